@@ -1,0 +1,72 @@
+"""Helpers shared by the Hugging Face anatomies: where a model keeps its layers, and how a layer returns.
+
+transformers 5.x keeps encoder layers in ``model.layers`` and returns a tensor from each; 4.x keeps them in
+``model.encoder.layer`` (CLIP: ``encoder.layers``) and some layers return a 1-tuple. Both are read once, when the
+anatomy is built, never inside a forward.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import UnsupportedBackboneError
+
+# where encoder layers live, newest layout first
+_LAYER_PATHS: tuple[tuple[str, ...], ...] = (("layers",), ("encoder", "layer"), ("encoder", "layers"))
+
+
+def find_layers(model: nn.Module) -> list[nn.Module]:
+    """The encoder layers of ``model`` as a list of module references (PEFT keeps the same objects)."""
+    for path in _LAYER_PATHS:
+        obj: Any = model
+        for name in path:
+            obj = getattr(obj, name, None)
+            if obj is None:
+                break
+        if isinstance(obj, nn.ModuleList) and len(obj) > 0:
+            return list(obj)
+    raise UnsupportedBackboneError(
+        f"{type(model).__name__}: found no encoder layers under any of "
+        f"{['.'.join(p) for p in _LAYER_PATHS]} (an unsupported transformers version?)"
+    )
+
+
+def first(out: Any) -> torch.Tensor:
+    """A layer's hidden states, whether it returned a tensor (5.x) or a tuple starting with them (4.x)."""
+    return out[0] if isinstance(out, tuple) else out
+
+
+def param_names(fn: Any) -> Sequence[str]:
+    """Parameter names of a callable (read once at construction time)."""
+    return tuple(inspect.signature(fn).parameters)
+
+
+def config_pair(v: Any) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    a, b = v
+    return (int(a), int(b))
+
+
+class AttrPatch:
+    """Sets attributes and remembers the exact objects they held, so ``restore`` puts them back."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[object, str, Any]] = []
+
+    def set(self, obj: object, name: str, value: Any) -> None:
+        self._saved.append((obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    def restore(self) -> None:
+        for obj, name, old in reversed(self._saved):
+            setattr(obj, name, old)
+        self._saved.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._saved)

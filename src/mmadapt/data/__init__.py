@@ -1,0 +1,81 @@
+"""Data pipeline of the MMA-DFER recipe: files -> ``(video (T, 3, S, S), audio (1, F, M), label)``.
+
+Modules: ``fbank`` (Kaldi log-mel in torch), ``sampling`` (segment frame indices), ``annotations`` (official
+lists, dataset registry), ``manifest`` (CSV/JSONL mp4 lists), ``decode`` (PyAV), ``transforms`` (clip
+augmentation), ``config``/``dataset`` (the datasets), ``faces`` (MTCNN face crops), ``synthetic`` (a tiny
+offline audio-visual dataset). PyAV, PIL and facenet-pytorch are imported only when used.
+"""
+
+from mmadapt.data.annotations import (
+    AnnotationRecord,
+    AudioRule,
+    DatasetSpec,
+    get_dataset_spec,
+    list_dataset_specs,
+    read_annotation_list,
+    register_dataset_spec,
+)
+from mmadapt.data.config import DataConfig
+from mmadapt.data.dataset import ClipDatasetBase, FrameFolderDataset, VideoManifestDataset
+from mmadapt.data.decode import AudioTrack, MissingAudioError, VideoFrames, decode_audio, decode_media, decode_video
+from mmadapt.data.errors import AnnotationError, DataFileError, DecodeError
+from mmadapt.data.faces import ClipFaces, FaceCropConfig, FacePrepReport, prep_faces
+from mmadapt.data.fbank import FbankConfig, audio_features, fit_frames, kaldi_fbank, normalise_fbank, silent_features
+from mmadapt.data.manifest import ManifestRecord, read_manifest
+from mmadapt.data.sampling import padded_indices, test_indices, train_indices
+from mmadapt.data.synthetic import (
+    SYNTHETIC_CLASSES,
+    SyntheticConfig,
+    SyntheticDataset,
+    load_class_names,
+    make_synthetic_dataset,
+    synthesize_clip,
+)
+from mmadapt.data.transforms import ClipTransform, TransformConfig, random_resized_crop_box
+
+__all__ = [
+    "AnnotationError",
+    "AnnotationRecord",
+    "AudioRule",
+    "AudioTrack",
+    "ClipDatasetBase",
+    "ClipFaces",
+    "ClipTransform",
+    "DataConfig",
+    "DataFileError",
+    "DatasetSpec",
+    "DecodeError",
+    "FaceCropConfig",
+    "FacePrepReport",
+    "FbankConfig",
+    "FrameFolderDataset",
+    "ManifestRecord",
+    "MissingAudioError",
+    "SYNTHETIC_CLASSES",
+    "SyntheticConfig",
+    "SyntheticDataset",
+    "TransformConfig",
+    "VideoFrames",
+    "VideoManifestDataset",
+    "audio_features",
+    "decode_audio",
+    "decode_media",
+    "decode_video",
+    "fit_frames",
+    "get_dataset_spec",
+    "kaldi_fbank",
+    "list_dataset_specs",
+    "load_class_names",
+    "make_synthetic_dataset",
+    "normalise_fbank",
+    "padded_indices",
+    "prep_faces",
+    "random_resized_crop_box",
+    "read_annotation_list",
+    "read_manifest",
+    "register_dataset_spec",
+    "silent_features",
+    "synthesize_clip",
+    "test_indices",
+    "train_indices",
+]

@@ -1,0 +1,208 @@
+"""Official annotation lists (``frame_dir num_frames label`` per line, 0-based labels) and the dataset registry.
+
+A dataset spec names its classes in label order and says where each clip's audio lies: a folder plus an id
+pattern (``{id}`` = the frame folder's name, ``{int_id}`` = that name as an integer, so DFEW's ``00042`` gives
+``42.wav``). Paths are built from those parts, never by rewriting another path's text.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmadapt.data.errors import AnnotationError
+from mmadapt.errors import ConfigError
+
+__all__ = [
+    "AnnotationRecord",
+    "AudioRule",
+    "DatasetSpec",
+    "get_dataset_spec",
+    "list_dataset_specs",
+    "read_annotation_list",
+    "register_dataset_spec",
+]
+
+_PATTERN_FIELDS = frozenset({"id", "int_id"})
+
+
+def _pattern_fields(pattern: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(pattern) if field is not None}
+
+
+@dataclass(frozen=True)
+class AudioRule:
+    """Where a clip's audio file lies: ``audio_dir / pattern.format(id=..., int_id=...)``."""
+
+    audio_dir: Path
+    """Folder that holds the audio files."""
+    pattern: str = "{id}.wav"
+    """File name pattern; fields ``{id}`` (frame folder name) and ``{int_id}`` (it as an integer)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "audio_dir", Path(self.audio_dir))
+        fields = _pattern_fields(self.pattern)
+        unknown = fields - _PATTERN_FIELDS
+        if unknown or not fields:
+            raise ConfigError(
+                f"audio pattern {self.pattern!r} must use only (and at least one of) {sorted(_PATTERN_FIELDS)}"
+                + (f"; unknown: {sorted(unknown)}" if unknown else "")
+            )
+
+    def resolve(self, frame_dir: str | os.PathLike[str]) -> Path:
+        """The audio path of the clip whose frames lie in ``frame_dir``."""
+        clip_id = Path(frame_dir).name
+        values: dict[str, object] = {"id": clip_id}
+        if "int_id" in _pattern_fields(self.pattern):
+            try:
+                values["int_id"] = int(clip_id)
+            except ValueError:
+                raise ConfigError(
+                    f"audio pattern {self.pattern!r} needs an integer clip id, but {frame_dir} is named {clip_id!r}"
+                ) from None
+        return self.audio_dir / self.pattern.format(**values)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A benchmark's classes (in label order) and its audio layout relative to the dataset root."""
+
+    name: str
+    """Registry key."""
+    class_names: tuple[str, ...]
+    """Class names, index = 0-based label of the official lists."""
+    audio_subdir: str = "wav"
+    """Audio folder, relative to the dataset root."""
+    audio_pattern: str = "{id}.wav"
+    """Audio file name pattern (see :class:`AudioRule`)."""
+    missing_audio: str = "error"
+    """What the official code does when a clip has no audio file ('error' or 'zeros')."""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("a dataset spec needs a name")
+        if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names):
+            raise ConfigError(f"dataset {self.name!r}: need >= 2 distinct class names, got {self.class_names}")
+        if self.missing_audio not in ("error", "zeros"):
+            raise ConfigError(f"dataset {self.name!r}: missing_audio must be 'error' or 'zeros'")
+        AudioRule(Path("."), self.audio_pattern)  # validates the pattern
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def audio_rule(self, root: str | os.PathLike[str]) -> AudioRule:
+        """The audio rule of this dataset unpacked under ``root``."""
+        return AudioRule(Path(root) / self.audio_subdir, self.audio_pattern)
+
+
+_SPECS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset_spec(spec: DatasetSpec, *, overwrite: bool = False) -> DatasetSpec:
+    """Add ``spec`` to the registry; re-registering a name needs ``overwrite=True``."""
+    if not isinstance(spec, DatasetSpec):
+        raise TypeError(f"expected a DatasetSpec, got {type(spec).__name__}")
+    if spec.name in _SPECS and not overwrite:
+        raise ConfigError(f"dataset spec {spec.name!r} is already registered (pass overwrite=True)")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ConfigError(f"unknown dataset {name!r}; registered: {sorted(_SPECS)}") from None
+
+
+def list_dataset_specs(pattern: str = "*") -> list[str]:
+    return sorted(name for name in _SPECS if fnmatch.fnmatchcase(name, pattern))
+
+
+register_dataset_spec(
+    DatasetSpec(
+        name="dfew",
+        class_names=("happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"),
+        audio_subdir="raw_wav",
+        audio_pattern="{int_id}.wav",
+        missing_audio="error",
+    )
+)
+# MAFW: the paper names the 11 classes; their label order here is the one of the 0-based lists the official
+# code consumes (the DFEW order extended by the four compound-leaning classes).
+register_dataset_spec(
+    DatasetSpec(
+        name="mafw",
+        class_names=(
+            "happiness",
+            "sadness",
+            "neutral",
+            "anger",
+            "surprise",
+            "disgust",
+            "fear",
+            "contempt",
+            "anxiety",
+            "helplessness",
+            "disappointment",
+        ),
+        audio_subdir="clips_wav",
+        audio_pattern="{id}.wav",
+        missing_audio="zeros",
+    )
+)
+
+
+@dataclass(frozen=True)
+class AnnotationRecord:
+    """One clip of an annotation list."""
+
+    frame_dir: Path
+    num_frames: int
+    label: int
+    source: Path
+    """The list file the record came from."""
+    line: int
+    """1-based line number in ``source``."""
+
+
+def read_annotation_list(
+    path: str | os.PathLike[str], num_classes: int, root: str | os.PathLike[str] | None = None
+) -> list[AnnotationRecord]:
+    """Parse an official list; relative frame folders resolve against ``root`` (default: the list's folder).
+
+    Blank lines and lines starting with ``#`` are skipped. The folder may contain spaces (the last two fields
+    are the count and the label).
+    """
+    src = Path(path)
+    if not src.is_file():
+        raise AnnotationError(src, 0, "annotation list not found")
+    base = Path(root) if root is not None else src.parent
+    records = []
+    for line_no, raw in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        parts = text.rsplit(None, 2)
+        if len(parts) != 3:
+            raise AnnotationError(src, line_no, f"expected 'frame_dir num_frames label', got {text!r}")
+        folder, count_text, label_text = parts
+        try:
+            count, label = int(count_text), int(label_text)
+        except ValueError:
+            raise AnnotationError(
+                src, line_no, f"num_frames and label must be integers, got {count_text!r} and {label_text!r}"
+            ) from None
+        if count < 1:
+            raise AnnotationError(src, line_no, f"num_frames must be >= 1, got {count}")
+        if not 0 <= label < num_classes:
+            raise AnnotationError(src, line_no, f"label {label} outside [0, {num_classes}) (labels are 0-based)")
+        frame_dir = Path(folder)
+        records.append(AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no))
+    if not records:
+        raise AnnotationError(src, 0, "annotation list holds no clips")
+    return records

@@ -1,0 +1,27 @@
+"""Exceptions raised by mmadapt. Each names the thing that is wrong, so a user can fix it without a debugger."""
+
+from __future__ import annotations
+
+
+class MMAdaptError(Exception):
+    """Base class of every error mmadapt raises on purpose."""
+
+
+class UnsupportedBackboneError(MMAdaptError, TypeError):
+    """The backbone's class has no registered anatomy (or the family cannot do what was asked)."""
+
+
+class InputShapeError(MMAdaptError, ValueError):
+    """An input tensor has the wrong rank, shape, dtype or size for the attached backbones."""
+
+
+class ConfigError(MMAdaptError, ValueError):
+    """A configuration is inconsistent (unknown keys, impossible schedule, bad layer map...)."""
+
+
+class AdapterMismatchError(MMAdaptError, ValueError):
+    """A saved adapter does not fit the model it is loaded into (backbone, keys, shapes)."""
+
+
+class CheckpointError(MMAdaptError, ValueError):
+    """A weights file is missing, truncated, corrupt, or unsafe to load."""

@@ -1,0 +1,62 @@
+"""Training and evaluation engine of the MMA-DFER recipe: config, loop, callbacks, metrics,
+checkpoints, DDP and the k-fold driver."""
+
+from mmadapt.recipe.callbacks import (
+    BestMetric,
+    Callback,
+    MetricsLogger,
+    ProgressBar,
+    TensorBoardLogger,
+    TrainState,
+)
+from mmadapt.recipe.checkpoint import TrainingCheckpoint, find_latest_checkpoint, load_checkpoint, save_checkpoint
+from mmadapt.recipe.config import TrainConfig, apply_overrides
+from mmadapt.recipe.distributed import DistInfo, get_dist_info, init_distributed
+from mmadapt.recipe.evaluation import evaluate
+from mmadapt.recipe.kfold import FoldResult, KFoldResult, run_kfold
+from mmadapt.recipe.loop import Trainer, TrainResult, train
+from mmadapt.recipe.losses import get_loss, list_losses, register_loss
+from mmadapt.recipe.metrics import (
+    ClassificationMetrics,
+    compute_metrics,
+    confusion_matrix,
+    save_confusion_matrix,
+    uar,
+    war,
+)
+from mmadapt.recipe.rng import seed_everything
+
+__all__ = [
+    "BestMetric",
+    "Callback",
+    "ClassificationMetrics",
+    "DistInfo",
+    "FoldResult",
+    "KFoldResult",
+    "MetricsLogger",
+    "ProgressBar",
+    "TensorBoardLogger",
+    "TrainConfig",
+    "TrainResult",
+    "TrainState",
+    "Trainer",
+    "TrainingCheckpoint",
+    "apply_overrides",
+    "compute_metrics",
+    "confusion_matrix",
+    "evaluate",
+    "find_latest_checkpoint",
+    "get_dist_info",
+    "get_loss",
+    "init_distributed",
+    "list_losses",
+    "load_checkpoint",
+    "register_loss",
+    "run_kfold",
+    "save_checkpoint",
+    "save_confusion_matrix",
+    "seed_everything",
+    "train",
+    "uar",
+    "war",
+]

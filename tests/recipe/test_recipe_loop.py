@@ -1,0 +1,174 @@
+"""The training loop and `evaluate`: what is trained, what is frozen, schedules, logs, outputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+
+import pytest
+import torch
+from recipe_standin import NUM_CLASSES, ClipSet, TinyAVModel, make_model
+
+from mmadapt.recipe import ProgressBar, TrainConfig, evaluate, train
+from mmadapt.recipe.callbacks import progress_enabled
+
+
+def _cfg(out_dir, **kw) -> TrainConfig:
+    base = dict(
+        epochs=3, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=1, lr=1e-2, progress=False
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def test_trains_adapters_only_and_writes_outputs(tmp_path):
+    model = make_model(0)
+    frozen, adapters = model.frozen_state(), model.adapter_state_dict()
+    result = train(model, ClipSet(12), ClipSet(5, seed=1), _cfg(tmp_path), class_names=["a", "b", "c"])
+    assert all(torch.equal(v, model.frozen_state()[k]) for k, v in frozen.items())  # bit-identical
+    assert all(not torch.equal(v, model.adapter_state_dict()[k]) for k, v in adapters.items())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["final"]["epoch"] == 3 and summary["final"] == result.final
+    assert "last epoch" in summary["protocol"] and "reference only" in summary["protocol"]
+    best_uar = max(r["val_uar"] for r in result.history)
+    assert summary["best"]["uar"] == best_uar
+    assert summary["dataset_stats"] == {"train": {"clips": 12, "zero_audio": 1}, "val": {"clips": 5, "zero_audio": 1}}
+    assert summary["trainable_params"] == sum(v.numel() for v in adapters.values())
+    assert summary["train_clips_seen"] == 36 and summary["train_clips_per_s"] > 0
+    confusion = json.loads((tmp_path / "confusion_final.json").read_text())
+    assert confusion["class_names"] == ["a", "b", "c"] and sum(map(sum, confusion["counts"])) == 5
+    assert (tmp_path / "confusion_final.png").is_file() and (tmp_path / "adapter" / "adapter.pt").is_file()
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["epoch_0003.pt"]  # keep_checkpoints=1
+    # the final metrics are those of the returned (last-epoch) weights
+    again = evaluate(model, ClipSet(5, seed=1))
+    assert (again.uar, again.war) == (result.final["uar"], result.final["war"])
+    assert again.loss == pytest.approx(result.final["loss"], rel=1e-12)
+
+
+def test_metrics_jsonl_has_one_line_per_event(tmp_path):
+    train(make_model(0), ClipSet(12), ClipSet(5, seed=1), _cfg(tmp_path, log_every=2))
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if r["event"] == "train_step"]
+    epochs = [r["epoch"] for r in records if r["event"] == "epoch"]
+    assert steps == [2, 4, 6, 8] and epochs == [1, 2, 3]
+    assert all({"loss", "lr", "clips_per_s", "time"} <= r.keys() for r in records if r["event"] == "train_step")
+    assert all({"train_loss", "val_uar", "val_war", "val_loss"} <= r.keys() for r in records if r["event"] == "epoch")
+
+
+def test_cosine_schedule_is_stepped_per_epoch(tmp_path):
+    result = train(make_model(0), ClipSet(8), None, _cfg(tmp_path, epochs=4, lr=1e-3))
+    expected = [1e-3 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert [r["lr"] for r in result.history] == pytest.approx(expected, rel=1e-12)
+    assert result.final is None and result.best is None  # no validation set
+
+
+def test_gradient_accumulation_equals_the_large_batch(tmp_path):
+    big, acc = make_model(0, dropout=0.0), make_model(0, dropout=0.0)
+    train(big, ClipSet(16), None, _cfg(tmp_path / "big", batch_size=8))
+    train(acc, ClipSet(16), None, _cfg(tmp_path / "acc", batch_size=4, grad_accum_steps=2))
+    a, b = big.adapter_state_dict(), acc.adapter_state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6, rtol=0) for k in a)
+    assert not torch.equal(a["head.weight"], make_model(0).adapter_state_dict()["head.weight"])
+
+
+def test_max_steps_stops_a_smoke_run(tmp_path):
+    result = train(make_model(0), ClipSet(12), ClipSet(3, seed=1), _cfg(tmp_path, epochs=5, max_steps=4))
+    assert result.global_step == 4 and result.summary["stopped_early"]
+    assert result.epochs_completed == 1 and result.final["epoch"] == 2  # evaluated where it stopped
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["epoch_0001.pt"]  # no partial epoch
+
+
+def test_progress_bars_only_on_a_terminal(tmp_path):
+    class FakeTTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert not progress_enabled(True, io.StringIO())
+    assert not progress_enabled(False, FakeTTY())
+    assert progress_enabled(True, FakeTTY())
+    stream = FakeTTY()
+    train(make_model(0), ClipSet(8), None, _cfg(tmp_path, epochs=1), callbacks=[ProgressBar(True, stream)])
+    assert "loss=" in stream.getvalue() and "clips_s=" in stream.getvalue()
+
+
+def test_grad_checkpointing_flag_reaches_the_model(tmp_path):
+    model = make_model(0)
+    train(model, ClipSet(8), None, _cfg(tmp_path, epochs=1, grad_checkpointing=True))
+    assert model.grad_checkpointing
+
+    class NoCheckpointing(TinyAVModel):
+        set_grad_checkpointing = None
+
+    with pytest.warns(UserWarning, match="no set_grad_checkpointing"):
+        train(NoCheckpointing(), ClipSet(8), None, _cfg(tmp_path / "b", epochs=1, grad_checkpointing=True))
+
+
+def test_bf16_autocast_runs_when_forced(tmp_path):
+    result = train(make_model(0), ClipSet(8), ClipSet(3, seed=1), _cfg(tmp_path, epochs=1, amp="bf16"))
+    assert math.isfinite(result.history[0]["train_loss"]) and math.isfinite(result.final["loss"])
+
+
+def test_bad_setups_are_rejected(tmp_path):
+    with pytest.raises(TypeError, match="adapter_state_dict"):
+        train(torch.nn.Linear(2, 2), ClipSet(8), None, _cfg(tmp_path))
+    with pytest.raises(ValueError, match="gives no batch"):
+        train(make_model(0), ClipSet(3), None, _cfg(tmp_path))
+    frozen = make_model(0)
+    frozen.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        train(frozen, ClipSet(8), None, _cfg(tmp_path))
+
+
+def test_evaluate_is_independent_of_batch_size_and_restores_mode():
+    model = make_model(0)
+    model.train()
+    one = evaluate(model, ClipSet(7, seed=2))
+    three = evaluate(model, ClipSet(7, seed=2), batch_size=3)
+    assert model.training
+    assert torch.equal(one.confusion, three.confusion) and one.loss == pytest.approx(three.loss, rel=1e-6)
+    assert one.num_samples == 7 and one.confusion.shape == (NUM_CLASSES, NUM_CLASSES)
+
+
+def test_evaluate_averages_logits_over_views():
+    model = make_model(0).eval()
+    data = ClipSet(5, seed=3, views=2)
+    result = evaluate(model, data, batch_size=2)
+    with torch.no_grad():
+        logits = torch.stack(
+            [
+                torch.stack([model(data.video[i, v][None], data.audio[i][None])[0] for v in range(2)]).mean(0)
+                for i in range(5)
+            ]
+        )
+    loss = torch.nn.functional.cross_entropy(logits, data.labels).item()
+    assert result.loss == pytest.approx(loss, rel=1e-6)
+    assert result.war == pytest.approx((logits.argmax(1) == data.labels).float().mean().item())
+
+
+def test_evaluate_names_a_bad_batch():
+    class Bad(torch.utils.data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return torch.zeros(3, 4, 4), torch.zeros(1, 8, 4), 0
+
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"video batch must be .* got \(1, 3, 4, 4\)"):
+        evaluate(make_model(0), Bad())
+
+
+def test_eval_every_and_the_seed_is_set_by_train(tmp_path):
+    first = make_model(0)
+    result = train(first, ClipSet(8), ClipSet(3, seed=1), _cfg(tmp_path / "a", eval_every=2))
+    assert ["val_uar" in r for r in result.history] == [False, True, True]  # epoch 2, and always the last
+    second = make_model(0)
+    torch.manual_seed(999)  # whatever the caller's RNG state, train() seeds from cfg.seed
+    train(second, ClipSet(8), ClipSet(3, seed=1), _cfg(tmp_path / "b", eval_every=2))
+    a, b = first.adapter_state_dict(), second.adapter_state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_tensorboard_logging_is_optional(tmp_path):
+    train(make_model(0), ClipSet(8), ClipSet(3, seed=1), _cfg(tmp_path, epochs=1, tensorboard=True))
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tensorboard").iterdir())
