@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from ._io import atomic_write, atomic_write_json
+from ._io import atomic_write, write_json
 from .anatomy import BackboneIdentity, resolve_anatomy
 from .config import MultimodalConfig
 from .errors import AdapterMismatchError, CheckpointError
@@ -41,7 +42,8 @@ def save_adapter(model: MultimodalAdapterModel, directory: str | Path) -> Path:
     # safetensors refuses shared or non-contiguous storage: give it private contiguous copies on the CPU
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.adapter_state_dict().items()}
     meta = {"format": "mmadapt-adapter", "format_version": str(FORMAT_VERSION), "mmadapt_version": _version()}
-    atomic_write(directory / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    blob = safetensors_bytes(tensors, metadata=meta)
+    atomic_write(directory / WEIGHTS_NAME, lambda handle: handle.write(blob))
     config = {
         "format_version": FORMAT_VERSION,
         "mmadapt_version": _version(),
@@ -51,7 +53,7 @@ def save_adapter(model: MultimodalAdapterModel, directory: str | Path) -> Path:
         "num_tensors": len(tensors),
         "num_parameters": sum(t.numel() for t in tensors.values()),
     }
-    atomic_write_json(directory / CONFIG_NAME, config)
+    write_json(directory / CONFIG_NAME, config)
     return directory
 
 

@@ -8,11 +8,15 @@ import torch
 from .helpers import make_inputs, make_pair, randomise_gates, wrap
 
 
-@pytest.mark.parametrize("pair", ["timm+timm", "hfvit+clip"])
-def test_fullgraph_compile_matches_eager(pair):
+@pytest.mark.parametrize(
+    ("pair", "checkpointing"), [("timm+timm", False), ("hfvit+clip", False), ("eva+beit", False), ("timm+timm", True)]
+)
+def test_fullgraph_compile_matches_eager(pair, checkpointing):
     torch._dynamo.reset()
     audio, video, a_shape, v_shape = make_pair(pair)
     model = wrap(audio, video)  # attach before compile: hooks added later would be ignored
+    model.set_grad_checkpointing(checkpointing)
+    model.train(checkpointing)
     randomise_gates(model)
     vid, aud = make_inputs(a_shape, v_shape)
     eager = model(vid, aud)

@@ -83,10 +83,10 @@ def test_corrupt_clip_is_skipped_counted_and_replaced(tmp_path: Path, synthetic:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes((clips / "anger_0000.mp4").read_bytes()[:300])
     man = _manifest(tmp_path, [f"{broken},,0", f"{clips / 'surprise_0000.mp4'},,4"])
-    with pytest.raises(DecodeError, match="broken.mp4"):
+    with pytest.raises(DecodeError, match=r"broken\.mp4"):
         VideoManifestDataset(man, config())[0]
     ds = VideoManifestDataset(man, config(on_decode_error="skip"))
-    with pytest.warns(RuntimeWarning, match="broken.mp4"):
+    with pytest.warns(RuntimeWarning, match=r"broken\.mp4"):
         video, _, label = ds[0]
     assert label == 4 and video.abs().sum() > 0  # the next valid clip, never a zero tensor
     assert ds.stats == {"decode_errors": 1, "replaced": 1, "items": 1}
@@ -169,7 +169,7 @@ def test_data_config_round_trip_and_validation() -> None:
     data = json.loads(json.dumps(cfg.to_dict()))
     assert DataConfig.from_dict(data) == cfg
     assert (cfg.img_size, cfg.audio_frames, cfg.mel_bins, cfg.train) == (16, 96, 128, True)
-    with pytest.raises(ConfigError, match="unknown keys in DataConfig.audio"):
+    with pytest.raises(ConfigError, match=r"unknown keys in DataConfig\.audio"):
         DataConfig.from_dict({**data, "audio": {**data["audio"], "mel": 64}})
     with pytest.raises(ConfigError, match="unknown keys in DataConfig:"):
         DataConfig.from_dict({**data, "frames": 8})

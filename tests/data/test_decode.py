@@ -62,11 +62,11 @@ def test_missing_corrupt_and_trackless_files(tmp_path: Path, synthetic: Syntheti
     assert "absent.mp4" in str(info.value)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00not a video" * 100)
-    with pytest.raises(DecodeError, match="junk.mp4"):
+    with pytest.raises(DecodeError, match=r"junk\.mp4"):
         decode_video(junk)
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(_clip(synthetic, 1).read_bytes()[:400])
-    with pytest.raises(DecodeError, match="truncated.mp4"):
+    with pytest.raises(DecodeError, match=r"truncated\.mp4"):
         decode_video(truncated)
     ramp = np.arange(5, dtype=np.uint8)[:, None, None, None] * np.full((1, 32, 32, 3), 20, dtype=np.uint8)
     silent = write_mp4(tmp_path / "silent.mp4", ramp)

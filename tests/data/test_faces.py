@@ -54,7 +54,7 @@ def test_crop_follows_the_face(tmp_path: Path) -> None:
     cfg = DataConfig(num_frames=4, missing_audio="zeros", transform=TransformConfig(img_size=32))
     video_tensor, _, label = FrameFolderDataset(report.annotation_file, cfg, num_classes=7)[0]
     assert video_tensor.shape == (4, 3, 32, 32) and label == 3
-    with pytest.raises(ConfigError, match="already exists"):
+    with pytest.raises(ConfigError, match="already exist"):
         prep_faces([video], tmp_path / "faces", [3], FaceCropConfig(size=64))
 
 
@@ -74,6 +74,6 @@ def test_no_face_at_all_gives_centre_crops(tmp_path: Path) -> None:
 def test_square_box_stays_in_frame() -> None:
     assert square_box((10, 20, 30, 60), 100, 100) == (0, 20, 40, 60)
     assert square_box((90, 90, 120, 110), 100, 100, margin=0.5) == (55, 55, 100, 100)
-    assert square_box((0, 0, 500, 300), 100, 80) == (0, 0, 80, 80)
+    assert square_box((0, 0, 500, 300), 100, 80) == (0, 20, 80, 100)  # side = width, centre row kept in frame
     with pytest.raises(ConfigError, match="distinct file names"):
         prep_faces(["a/x.mp4", "b/x.mp4"], "unused", [0, 1], detector=_NeverFinds())

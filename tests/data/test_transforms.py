@@ -109,7 +109,9 @@ def test_crop_fallback_is_a_centred_clamped_box(height: int, width: int, expecte
 
 def test_crop_area_distribution_matches_scale_range() -> None:
     g = gen(0)
-    areas = [math.prod(random_resized_crop_box(200, 200, (0.08, 1.0), (3 / 4, 4 / 3), g)[2:]) / 40_000 for _ in range(400)]
+    areas = [
+        math.prod(random_resized_crop_box(200, 200, (0.08, 1.0), (3 / 4, 4 / 3), g)[2:]) / 40_000 for _ in range(400)
+    ]
     assert 0.07 <= min(areas) and max(areas) <= 1.0
     assert 0.45 < float(np.mean(areas)) < 0.6  # U(0.08, 1) has mean 0.54 (boxes that do not fit are redrawn)
 
@@ -119,6 +121,12 @@ def test_bad_inputs_and_configs() -> None:
         ClipTransform()(make_clip().astype(np.float32))
     with pytest.raises(InputShapeError, match=r"\(T, H, W, 3\)"):
         ClipTransform()(make_clip()[..., :2])
-    for bad in ({"img_size": 0}, {"brightness": (1.5, 0.5)}, {"crop_scale": (0.0, 1.5)}, {"flip_p": 2.0}, {"mean": (0.5,) * 3}):
+    for bad in (
+        {"img_size": 0},
+        {"brightness": (1.5, 0.5)},
+        {"crop_scale": (0.0, 1.5)},
+        {"flip_p": 2.0},
+        {"mean": (0.5,) * 3},
+    ):
         with pytest.raises(ConfigError):
             TransformConfig(**bad)  # type: ignore[arg-type]

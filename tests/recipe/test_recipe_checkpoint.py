@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmadapt.recipe._atomic import atomic_write
+from mmadapt._io import atomic_write
 from mmadapt.recipe.checkpoint import (
     TrainingCheckpoint,
     find_latest_checkpoint,

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 import torch
-from recipe_standin import ClipSet, make_model
+from .recipe_standin import ClipSet, make_model
 
 from mmadapt.recipe import TrainConfig, evaluate, run_kfold
 

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from recipe_standin import NUM_CLASSES, ClipSet, TinyAVModel, make_model
+from .recipe_standin import NUM_CLASSES, ClipSet, TinyAVModel, make_model
 
 from mmadapt.recipe import ProgressBar, TrainConfig, evaluate, train
 from mmadapt.recipe.callbacks import progress_enabled

@@ -10,7 +10,7 @@ import json
 
 import pytest
 import torch
-from recipe_standin import ClipSet, make_model
+from .recipe_standin import ClipSet, make_model
 
 import mmadapt.recipe.loop as loop_module
 from mmadapt.recipe import Callback, TrainConfig, train

@@ -202,7 +202,9 @@ def read_annotation_list(
         if not 0 <= label < num_classes:
             raise AnnotationError(src, line_no, f"label {label} outside [0, {num_classes}) (labels are 0-based)")
         frame_dir = Path(folder)
-        records.append(AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no))
+        records.append(
+            AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no)
+        )
     if not records:
         raise AnnotationError(src, 0, "annotation list holds no clips")
     return records

@@ -90,7 +90,7 @@ def _audio_array(frames: list[Any], stream: Any, path: Path) -> AudioTrack:
     av = _av()
     resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
     chunks = []
-    for frame in frames + [None]:  # None flushes the resampler
+    for frame in [*frames, None]:  # None flushes the resampler
         chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
     if not chunks:
         raise DecodeError(path, "audio stream holds no samples")
@@ -129,7 +129,9 @@ def decode_media(
                 raise DecodeError(src, "video stream decodes to no frames")
             indices = _resolve(select, len(v_frames), src)
             rate = v_stream.average_rate
-            frames = VideoFrames(_to_rgb(v_frames, indices), tuple(indices), len(v_frames), float(rate) if rate else None)
+            frames = VideoFrames(
+                _to_rgb(v_frames, indices), tuple(indices), len(v_frames), float(rate) if rate else None
+            )
         track = _audio_array(a_frames, a_stream, src) if a_stream is not None else None
         return frames, track
     finally:

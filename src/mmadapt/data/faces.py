@@ -1,9 +1,10 @@
 """Face-cropped frame folders from videos (the MAFW preprocessing of the paper: MTCNN face extraction).
 
-Each video becomes ``out_dir/<video stem>/00001.jpg ...``: per frame the largest MTCNN face box, made square (side = the box's longer side, optionally enlarged by a margin), moved inside the frame and
-resized to ``size``. A frame without a detection reuses the previous frame's box (the centre square if no face
-was seen yet); those frames are counted. An official-format list (``frame_dir num_frames label``, paths relative
-to the list) is written beside the folders, so :class:`~mmadapt.data.dataset.FrameFolderDataset` reads it.
+Each video becomes ``out_dir/<video stem>/00001.jpg ...``: per frame the largest MTCNN face box, made square
+(side = the box's longer side, optionally enlarged by a margin), moved inside the frame and resized to ``size``.
+A frame without a detection reuses the previous frame's box (the centre square if no face was seen yet); those
+frames are counted. An official-format list (``frame_dir num_frames label``, paths relative to the list) is
+written beside the folders, so :class:`~mmadapt.data.dataset.FrameFolderDataset` reads it.
 
 facenet-pytorch is imported only when a detector is built (its MTCNN weights ship inside its wheel; install it
 with ``pip install --no-deps facenet-pytorch==2.6.0`` plus ``requests``, which its package imports).
@@ -114,9 +115,9 @@ def square_box(box: Sequence[float], height: int, width: int, margin: float = 0.
     """Integer square (x1, y1, x2, y2) around ``box``'s centre, side max(w, h) * (1 + margin), kept in frame."""
     x1, y1, x2, y2 = (float(c) for c in box)
     side = max(x2 - x1, y2 - y1) * (1.0 + margin)
-    side_px = int(round(min(max(side, 1.0), height, width)))
-    left = int(round((x1 + x2) / 2 - side_px / 2))
-    top = int(round((y1 + y2) / 2 - side_px / 2))
+    side_px = round(min(max(side, 1.0), height, width))
+    left = round((x1 + x2) / 2 - side_px / 2)
+    top = round((y1 + y2) / 2 - side_px / 2)
     left = min(max(left, 0), width - side_px)
     top = min(max(top, 0), height - side_px)
     return left, top, left + side_px, top + side_px
@@ -201,6 +202,9 @@ def prep_faces(
     if duplicates:
         raise ConfigError(f"videos must have distinct file names; repeated: {duplicates}")
     out = Path(out_dir)
+    existing = [str(out / stem) for stem in stems if (out / stem).exists()]
+    if existing and not overwrite:
+        raise ConfigError(f"output folders already exist (pass overwrite=True to replace them): {existing[:5]}")
     out.mkdir(parents=True, exist_ok=True)
     detector = detector or _default_detector(cfg)
     report = FacePrepReport(annotation_file=out / annotation_name)
@@ -211,8 +215,6 @@ def prep_faces(
         found = _first_boxes(detector, frames, cfg.batch_size)
         boxes = _crop_boxes(found, height, width, cfg.margin)
         final = out / path.stem
-        if final.exists() and not overwrite:
-            raise ConfigError(f"{final} already exists (pass overwrite=True to replace it)")
         staging = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=out))
         try:
             _save_crops(frames, boxes, staging, cfg)
@@ -230,6 +232,9 @@ def prep_faces(
     with atomic_path(report.annotation_file) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     logger.info(
-        "prep_faces: %d videos, %d frames, %d without a face", len(report.clips), report.frames, report.frames_without_face
+        "prep_faces: %d videos, %d frames, %d without a face",
+        len(report.clips),
+        report.frames,
+        report.frames_without_face,
     )
     return report

@@ -135,9 +135,7 @@ def _hz_to_mel(freq: torch.Tensor) -> torch.Tensor:
 
 
 @lru_cache(maxsize=32)
-def _mel_matrix(
-    num_bins: int, padded: int, sample_rate: float, low_freq: float, high_freq: float
-) -> torch.Tensor:
+def _mel_matrix(num_bins: int, padded: int, sample_rate: float, low_freq: float, high_freq: float) -> torch.Tensor:
     """Triangular filters on the mel scale as a (K, M) matrix; the Nyquist row stays zero as in Kaldi."""
     nyquist = 0.5 * sample_rate
     high = high_freq if high_freq > 0.0 else nyquist + high_freq

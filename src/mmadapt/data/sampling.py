@@ -50,9 +50,7 @@ def test_indices(num_frames: int, num_segments: int = 16, num_clips: int = 1) ->
     if num_frames <= num_segments:
         return [padded_indices(num_frames, num_segments) for _ in range(num_clips)]
     tick = num_frames / num_segments
-    return [
-        [int(tick * (k + 0.5) / num_clips + tick * i) for i in range(num_segments)] for k in range(num_clips)
-    ]
+    return [[int(tick * (k + 0.5) / num_clips + tick * i) for i in range(num_segments)] for k in range(num_clips)]
 
 
 test_indices.__test__ = False  # type: ignore[attr-defined]  # a sampling rule, not a pytest test

@@ -2,7 +2,7 @@
 
 Each clip is a procedurally drawn face (ellipse, eyes, eyebrows, a mouth whose curvature and opening unfold over
 time) with a voice-like sound track (harmonic tone whose pitch and energy contours follow the class), muxed
-into one mp4 (h264 or mpeg4 video, aac or pcm audio). Six classes, designed so that each cue matters:
+into one mp4 (mpeg4 or h264 video, aac or pcm audio). Six classes, designed so that each cue matters:
 
 =====  ==============  ==============================================  ===================================
 label  name            video                                           audio
@@ -74,8 +74,9 @@ class SyntheticConfig:
     """Audio rate in Hz."""
     test_fraction: float = 0.25
     """Share of each class's clips written to test.csv (at least one)."""
-    video_codec: str = "libx264"
-    """'libx264' or 'mpeg4'."""
+    video_codec: str = "mpeg4"
+    """'mpeg4' (MPEG-4 part 2, byte-reproducible) or 'libx264' (h264; x264's output varies slightly from run to
+    run in this FFmpeg build, so files are not byte-identical across runs)."""
     audio_codec: str = "aac"
     """'aac' or 'pcm_s16le'."""
     pixel_noise: float = 4.0
@@ -165,8 +166,12 @@ def _draw_faces(expr: dict[str, np.ndarray], look: dict[str, Any], size: int) ->
     for side in (-1.0, 1.0):
         eye = np.hypot((u - side * 0.38) / 0.14, (v + 0.22) / eye_h) - 1.0
         _paint(canvas, _coverage(eye * 0.1, soft), dark)
-        inner = np.stack([np.full(frames, side * 0.18), -0.45 - 0.16 * expr["brow_raise"] + 0.12 * expr["brow_slant"]], 1)
-        outer = np.stack([np.full(frames, side * 0.58), -0.47 - 0.16 * expr["brow_raise"] - 0.06 * expr["brow_slant"]], 1)
+        inner = np.stack(
+            [np.full(frames, side * 0.18), -0.45 - 0.16 * expr["brow_raise"] + 0.12 * expr["brow_slant"]], 1
+        )
+        outer = np.stack(
+            [np.full(frames, side * 0.58), -0.47 - 0.16 * expr["brow_raise"] - 0.06 * expr["brow_slant"]], 1
+        )
         brow = _segment_distance(u, v, inner, outer) - 0.045
         _paint(canvas, _coverage(brow, soft), dark)
 
@@ -236,7 +241,11 @@ def _nuisance(pair_rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, 
         "skin": np.array([220.0, 180.0, 150.0]) * pair_rng.uniform(0.7, 1.05) + pair_rng.uniform(-15, 15, 3),
         "background": pair_rng.uniform(30.0, 200.0, 3),
     }
-    rhythm = {"onset": pair_rng.uniform(0.1, 0.35), "syllables": pair_rng.uniform(3.0, 5.0), "phase": pair_rng.uniform()}
+    rhythm = {
+        "onset": pair_rng.uniform(0.1, 0.35),
+        "syllables": pair_rng.uniform(3.0, 5.0),
+        "phase": pair_rng.uniform(),
+    }
     voice = {
         "pitch": pair_rng.uniform(110.0, 240.0),
         "tilt": pair_rng.uniform(1.0, 1.6),
@@ -248,7 +257,9 @@ def _nuisance(pair_rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, 
     return look, rhythm, voice
 
 
-def synthesize_clip(label: int, index: int, seed: int, config: SyntheticConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+def synthesize_clip(
+    label: int, index: int, seed: int, config: SyntheticConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw clip ``index`` of class ``label``: uint8 frames (T, S, S, 3) and float32 waveform (N,).
 
     Pure function of its arguments; clips of paired classes (0/1, 2/3) with the same index share their draws.
@@ -273,12 +284,14 @@ def _encode_mp4(path: Path, video: np.ndarray, audio: np.ndarray, cfg: Synthetic
     import av  # local: keeps `import mmadapt.data` light
 
     with av.open(str(path), mode="w", format="mp4") as container:
-        options = {"threads": "1"}
-        if cfg.video_codec == "libx264":
-            options.update(preset="veryfast", crf="18")
+        # Near-transparent quality: the nuisance pixel noise should survive encoding.
+        options = {"preset": "veryfast", "crf": "18"} if cfg.video_codec == "libx264" else {"qmin": "1", "qmax": "3"}
         v_stream = container.add_stream(cfg.video_codec, rate=cfg.fps, options=options)
         v_stream.width = v_stream.height = cfg.size
         v_stream.pix_fmt = "yuv420p"
+        # PyAV turns on automatic slice threads, which make x264's output vary from run to run.
+        v_stream.codec_context.thread_count = 1
+        v_stream.codec_context.thread_type = "NONE"
         a_stream = container.add_stream(cfg.audio_codec, rate=cfg.sample_rate, layout="mono")
         for image in video:
             for packet in v_stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
@@ -289,7 +302,9 @@ def _encode_mp4(path: Path, video: np.ndarray, audio: np.ndarray, cfg: Synthetic
         samples = (np.rint(audio * 32767).astype(np.int16) if fmt.startswith("s16") else audio)[None]  # (1, N)
         chunk = a_stream.codec_context.frame_size or 1024
         for start in range(0, samples.shape[1], chunk):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start : start + chunk]), format=fmt, layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(samples[:, start : start + chunk]), format=fmt, layout="mono"
+            )
             frame.sample_rate = cfg.sample_rate
             frame.pts = start
             for packet in a_stream.encode(frame):
@@ -303,8 +318,8 @@ def make_synthetic_dataset(
 ) -> SyntheticDataset:
     """Write ``n_per_class`` mp4 clips per class, ``train.csv``/``test.csv`` and ``classes.json`` under ``out_dir``.
 
-    The same (n_per_class, seed, config) gives byte-identical files. Clip indices split train/test, so paired
-    clips of classes 0/1 and 2/3 always land in the same split.
+    The same (n_per_class, seed, config) gives byte-identical files (with the default mpeg4 video codec). Clip
+    indices split train/test, so paired clips of classes 0/1 and 2/3 always land in the same split.
     """
     cfg = config or SyntheticConfig()
     if n_per_class < 2:

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from mmadapt.recipe._atomic import write_torch
+from mmadapt._io import write_torch
 
 __all__ = [
     "CHECKPOINT_FORMAT",

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from mmadapt.recipe._atomic import write_json, write_text
+from mmadapt._io import write_json, write_text
 
 __all__ = ["AmpMode", "TrainConfig", "apply_overrides", "library_version"]
 

@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 from torch.utils.data import Dataset
 
-from mmadapt.recipe._atomic import write_json
+from mmadapt._io import write_json
 from mmadapt.recipe.callbacks import Callback
 from mmadapt.recipe.config import TrainConfig, library_version
 from mmadapt.recipe.distributed import get_dist_info

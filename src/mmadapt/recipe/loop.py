@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mmadapt.recipe._atomic import write_json
+from mmadapt._io import write_json
 from mmadapt.recipe.callbacks import (
     BestMetric,
     Callback,

@@ -9,6 +9,7 @@ block 0 (append prompts), optionally one per scheduled block (progressive update
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -92,17 +93,24 @@ class PromptInjector(nn.Module):
     def attached(self) -> bool:
         return bool(self._handles)
 
-    def _append_hook(self, module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
-        return self.append(output) if self.enabled else output
+    def _append_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
+        return _map_tokens(output, self.append) if self.enabled else output
 
     def _make_update_hook(self, block: int):
-        def hook(module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
-            return self.update(block, output) if self.enabled else output
+        def hook(module: nn.Module, args: Any, output: Any) -> Any:
+            return _map_tokens(output, lambda x: self.update(block, x)) if self.enabled else output
 
         return hook
 
-    def _strip_hook(self, module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
-        return self.strip(output) if self.enabled else output
+    def _strip_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
+        return _map_tokens(output, self.strip) if self.enabled else output
+
+
+def _map_tokens(output: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    """Apply ``fn`` to the token tensor of a module output; some families return ``(tokens, ...)`` tuples."""
+    if isinstance(output, tuple):
+        return (fn(output[0]), *output[1:])
+    return fn(output)
 
 
 class PromptedViT:

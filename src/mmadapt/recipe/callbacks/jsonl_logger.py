@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mmadapt.recipe._atomic import to_jsonable
+from mmadapt._io import to_jsonable
 from mmadapt.recipe.callbacks.base import Callback, TrainState
 
 __all__ = ["MetricsLogger"]
