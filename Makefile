@@ -6,13 +6,12 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 FACENET_PIN := facenet-pytorch==2.6.0
 
-.PHONY: install demo test bench clean
+.PHONY: install demo quickstart test bench clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PIN)
 	$(PY) -m pip install --quiet -e ".[recipe,test]" $(TORCH_PIN)
 	# facenet-pytorch's pins would downgrade torch/numpy; its MTCNN weights ship in the wheel.
@@ -20,6 +19,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 demo: install
+	$(VENV)/bin/mmadapt demo
+
+quickstart: install
 	$(PY) examples/quickstart.py
 
 test: install

@@ -202,9 +202,19 @@ def model_flops(model, frames: int) -> FlopBreakdown:
     )
 
 
+def table(backbone: str = "vitb", sizes: tuple[int, ...] = (112, 160, 224), frames: int = 16) -> dict[str, dict]:
+    """``{size: FlopBreakdown.to_dict()}`` for the preset on a backbone spec (built on the meta device: no memory)."""
+    from benchmarks.specs import SPECS, build_model
+
+    return {
+        str(size): model_flops(build_model(SPECS[backbone], size, frames, device="meta"), frames).to_dict()
+        for size in sizes
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Print (and return) the decomposition for the preset on a backbone spec at several frame sizes."""
-    from benchmarks.specs import SPECS, build_model
+    from benchmarks.specs import SPECS
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS), help="backbone pair spec")
@@ -212,10 +222,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = p.parse_args(argv)
-    out = {}
-    for size in args.sizes:
-        model = build_model(SPECS[args.backbone], size, args.frames, device="meta")
-        out[str(size)] = model_flops(model, args.frames).to_dict()
+    out = table(args.backbone, tuple(args.sizes), args.frames)
     if args.json:
         print(json.dumps(out, indent=2))
     else:

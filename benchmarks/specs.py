@@ -48,20 +48,21 @@ SPECS: dict[str, PairSpec] = {
         PairSpec(
             "tiny",
             embed_dim=32,
-            depth=2,
+            depth=4,
             num_heads=2,
             spectrogram=(64, 32),
             head={"dim": 32, "heads": 2, "dim_head": 16, "mlp_dim": 64},
-            description="width 32, 2 blocks, 64x32 spectrogram: smoke tests only",
+            description="width 32, 4 blocks, 64x32 spectrogram: smoke tests only",
         ),
     )
 }
 
 
 def build_model(
-    spec: PairSpec, size: int, frames: int, device: str | torch.device = "cpu", seed: int = 0
+    spec: PairSpec, size: int, frames: int, device: str | torch.device = "cpu", seed: int = 0, **overrides: Any
 ) -> mmadapt.MultimodalAdapterModel:
-    """The ``mma-dfer`` preset on a random-weight pair for ``size`` px frames (drop path off: timing only)."""
+    """The ``mma-dfer`` preset on a fresh random-weight pair for ``size`` px frames (drop path off: timing only);
+    ``overrides`` go to ``wrap_encoders`` (e.g. ``fusion=None``)."""
     arch = {"embed_dim": spec.embed_dim, "depth": spec.depth, "num_heads": spec.num_heads, "drop_path_rate": 0.0}
     head = dict(spec.head)
     head["max_frames"] = max(head.get("max_frames", 16), frames)  # the temporal table must cover T
@@ -70,7 +71,7 @@ def build_model(
         frames_, mels = spec.spectrogram
         audio = audiomae_vit_base(frames=frames_, mel_bins=mels, **arch).model
         video = maeface_vit_base(img_size=size, **arch).model
-        return mmadapt.wrap_encoders(audio, video, preset="mma-dfer", head=head)
+        return mmadapt.wrap_encoders(audio, video, preset="mma-dfer", head=head, **overrides)
 
 
 def make_batch(
@@ -78,9 +79,36 @@ def make_batch(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Random (video (n, T, C, S, S), audio (n, 1, F, M), labels (n,)) at the model's attached sizes."""
     ident = model.backbone_identity()
-    g = torch.Generator(device="cpu").manual_seed(seed)
+    device = torch.device(device)
+    g = torch.Generator(device=device).manual_seed(seed)  # drawn where they are used: no host copy
     v, a = ident["video"], ident["audio"]
-    video = torch.randn(batch, frames, v["in_chans"], *v["input_size"], generator=g)
-    audio = torch.randn(batch, a["in_chans"], *a["input_size"], generator=g)
-    labels = torch.randint(0, model.config.num_classes, (batch,), generator=g)
-    return video.to(device), audio.to(device), labels.to(device)
+    video = torch.randn(batch, frames, v["in_chans"], *v["input_size"], generator=g, device=device)
+    audio = torch.randn(batch, a["in_chans"], *a["input_size"], generator=g, device=device)
+    labels = torch.randint(0, model.config.num_classes, (batch,), generator=g, device=device)
+    return video, audio, labels
+
+
+@torch.no_grad()
+def randomise(model: mmadapt.MultimodalAdapterModel, seed: int = 0) -> None:
+    """Make every path of a random model matter, for correctness checks.
+
+    timm's initialisation (weights std 0.02, CLS token std 1e-6) leaves the pooled CLS nearly independent of the
+    other tokens, so prompts, fusion and even the input barely move the logits and a comparison of logits would
+    pass whatever those paths computed. Here the backbones' linear maps get std in_features**-0.5, CLS tokens std
+    1, the gates +-0.8 and every adapter tensor some noise.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def normal_(t: torch.Tensor, std: float) -> None:
+        t.copy_(torch.randn(t.shape, generator=g) * std)
+
+    for vit in (model.audio_backbone, model.video_backbone):
+        for m in vit.modules():
+            if isinstance(m, torch.nn.Linear):
+                normal_(m.weight, m.in_features**-0.5)
+        normal_(vit.cls_token, 1.0)
+    for f in model.fusion:
+        f.audio_gate.copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
+        f.video_gate.copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
+    for p in model.adapter_parameters():
+        p.add_(torch.randn(p.shape, generator=g) * 0.05)

@@ -11,7 +11,9 @@ from .adapters import (
     attach_prompts,
 )
 from .anatomy import Anatomy, list_anatomies, register_anatomy, resolve_anatomy
+from .backbones import audiomae_vit_base, create_backbone, list_backbones, load_backbone, maeface_vit_base
 from .config import MultimodalConfig
+from .convert import from_official, load_converted, to_official
 from .errors import (
     AdapterMismatchError,
     CheckpointError,
@@ -45,12 +47,20 @@ __all__ = [
     "UnsupportedBackboneError",
     "__version__",
     "attach_prompts",
+    "audiomae_vit_base",
+    "create_backbone",
     "describe_preset",
+    "from_official",
     "get_preset",
     "list_anatomies",
+    "list_backbones",
     "list_presets",
+    "load_backbone",
+    "load_converted",
+    "maeface_vit_base",
     "register_anatomy",
     "register_preset",
     "resolve_anatomy",
+    "to_official",
     "wrap_encoders",
 ]

@@ -1,4 +1,4 @@
-"""Writers of small media files for the tests, built on the stdlib/PyAV directly (not the code under test)."""
+"""Small media helpers of the tests: writers built on the stdlib/PyAV directly (not the code under test)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+from mmadapt.data.synthetic import SyntheticConfig
+
+TINY = SyntheticConfig(size=32, fps=12, seconds=1.5, audio_codec="pcm_s16le")  # 18 frames, lossless audio
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:

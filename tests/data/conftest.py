@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmadapt.data.synthetic import SyntheticConfig, SyntheticDataset, make_synthetic_dataset
-
-TINY = SyntheticConfig(size=32, fps=12, seconds=1.5, audio_codec="pcm_s16le")  # 18 frames, lossless audio
+from mmadapt.data.synthetic import SyntheticDataset, make_synthetic_dataset
+from tests.data._media import TINY
 
 
 @pytest.fixture(scope="session")

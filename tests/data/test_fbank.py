@@ -109,6 +109,7 @@ def test_stereo_policies() -> None:
     torch.testing.assert_close(mixed, audio_features(stereo.mean(0), 16_000))
     first = audio_features(stereo, 16_000, FbankConfig(multichannel="first"))
     torch.testing.assert_close(first, audio_features(stereo[0], 16_000))
+    torch.testing.assert_close(audio_features(stereo, 16_000), first)  # official default: torchaudio reads channel 0
     assert not torch.allclose(first, mixed)
     with pytest.raises(InputShapeError, match="2 channels"):
         audio_features(stereo, 16_000, FbankConfig(multichannel="error"))

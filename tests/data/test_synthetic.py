@@ -19,7 +19,7 @@ from mmadapt.data.synthetic import (
     synthesize_clip,
 )
 from mmadapt.errors import ConfigError
-from tests.data.conftest import TINY
+from tests.data._media import TINY
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
+from .base import Anatomy
 
 # where encoder layers live, newest layout first
 _LAYER_PATHS: tuple[tuple[str, ...], ...] = (("layers",), ("encoder", "layer"), ("encoder", "layers"))
@@ -70,3 +71,32 @@ class AttrPatch:
 
     def __bool__(self) -> bool:
         return bool(self._saved)
+
+
+class HFAnatomy(Anatomy):
+    """Facts every Hugging Face ViT-like family reads the same way from its config (override where it differs)."""
+
+    _blocks: list[nn.Module]
+
+    @property
+    def blocks(self) -> Sequence[nn.Module]:
+        return self._blocks
+
+    @property
+    def width(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return 1
+
+    @property
+    def in_chans(self) -> int:
+        return int(self.model.config.num_channels)
+
+    def _read_native_input_size(self) -> tuple[int, int]:
+        return config_pair(self.model.config.image_size)
+
+    @property
+    def patch_size(self) -> tuple[int, int]:
+        return config_pair(self.model.config.patch_size)

@@ -16,7 +16,7 @@ Legend: B batch, H/W input size, N tokens, D width, P prompt tokens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -25,8 +25,8 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from ..errors import UnsupportedBackboneError
-from ._hf import config_pair, find_layers, first, param_names
-from .base import Anatomy, PosSlot
+from ._hf import HFAnatomy, find_layers, first, param_names
+from .base import PosSlot
 
 _BIAS_TABLE = "relative_position_bias_table"
 
@@ -35,7 +35,7 @@ def _owns_bias_table(m: nn.Module) -> bool:
     return isinstance(getattr(m, _BIAS_TABLE, None), nn.Parameter)
 
 
-class BeitAnatomy(Anatomy):
+class BeitAnatomy(HFAnatomy):
     family = "hf-beit"
 
     def __init__(self, model: nn.Module, root: nn.Module | None = None) -> None:
@@ -51,29 +51,6 @@ class BeitAnatomy(Anatomy):
         super().__init__(model, root)
 
     # ---- structure ------------------------------------------------------------------------------------
-    @property
-    def blocks(self) -> Sequence[nn.Module]:
-        return self._blocks
-
-    @property
-    def width(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    @property
-    def num_prefix_tokens(self) -> int:
-        return 1
-
-    @property
-    def in_chans(self) -> int:
-        return int(self.model.config.num_channels)
-
-    def _read_native_input_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.image_size)
-
-    @property
-    def patch_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.patch_size)
-
     @property
     def embed_output(self) -> nn.Module:
         # the embeddings' last module: a tensor in every version (the embeddings themselves may return a tuple)

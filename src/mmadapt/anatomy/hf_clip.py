@@ -9,20 +9,19 @@ Legend: B batch, H/W input size, N tokens, D width.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
-from ._hf import AttrPatch, config_pair, first, param_names
-from .base import Anatomy, PosSlot
+from ._hf import AttrPatch, HFAnatomy, first, param_names
+from .base import PosSlot
 
 _MASK_ARGS = ("attention_mask", "causal_attention_mask")
 
 
-class CLIPVisionAnatomy(Anatomy):
+class CLIPVisionAnatomy(HFAnatomy):
     family = "hf-clip-vision"
 
     def __init__(self, model: nn.Module, root: nn.Module | None = None) -> None:
@@ -36,27 +35,8 @@ class CLIPVisionAnatomy(Anatomy):
 
     # ---- structure ------------------------------------------------------------------------------------
     @property
-    def blocks(self) -> Sequence[nn.Module]:
-        return self._blocks
-
-    @property
-    def width(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    @property
-    def num_prefix_tokens(self) -> int:
-        return 1
-
-    @property
     def in_chans(self) -> int:
         return int(self._core.embeddings.patch_embedding.in_channels)
-
-    def _read_native_input_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.image_size)
-
-    @property
-    def patch_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.patch_size)
 
     @property
     def embed_output(self) -> nn.Module:

@@ -12,18 +12,16 @@ Legend: B batch, H/W input size, N tokens, D width.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
-from ._hf import config_pair, find_layers, first
-from .base import Anatomy
+from ._hf import HFAnatomy, find_layers, first
 
 
-class ViTMAEAnatomy(Anatomy):
+class ViTMAEAnatomy(HFAnatomy):
     family = "hf-vit-mae"
 
     def __init__(self, model: nn.Module, root: nn.Module | None = None) -> None:
@@ -39,29 +37,6 @@ class ViTMAEAnatomy(Anatomy):
         self._interpolate = False
 
     # ---- structure ------------------------------------------------------------------------------------
-    @property
-    def blocks(self) -> Sequence[nn.Module]:
-        return self._blocks
-
-    @property
-    def width(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    @property
-    def num_prefix_tokens(self) -> int:
-        return 1
-
-    @property
-    def in_chans(self) -> int:
-        return int(self.model.config.num_channels)
-
-    def _read_native_input_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.image_size)
-
-    @property
-    def patch_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.patch_size)
-
     @property
     def embed_output(self) -> nn.Module:
         return self.model.embeddings  # output: (tokens (B, N, D), mask, ids_restore)

@@ -8,18 +8,17 @@ Legend: B batch, C channels, H/W input size, T spectrogram frames, M mel bins, N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
-from ._hf import AttrPatch, config_pair, find_layers, first
-from .base import Anatomy, PosSlot
+from ._hf import AttrPatch, HFAnatomy, find_layers, first
+from .base import PosSlot
 
 
-class HFViTAnatomy(Anatomy):
+class HFViTAnatomy(HFAnatomy):
     """``transformers.ViTModel``: one CLS token; pooled = CLS of the final-normed sequence.
 
     ``pooler_output`` (tanh(dense(CLS))) is a head trained for next-sentence-like objectives, not a feature, so
@@ -35,29 +34,6 @@ class HFViTAnatomy(Anatomy):
         self._patch = AttrPatch()
 
     # ---- structure ------------------------------------------------------------------------------------
-    @property
-    def blocks(self) -> Sequence[nn.Module]:
-        return self._blocks
-
-    @property
-    def width(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    @property
-    def num_prefix_tokens(self) -> int:
-        return 1
-
-    @property
-    def in_chans(self) -> int:
-        return int(self.model.config.num_channels)
-
-    def _read_native_input_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.image_size)
-
-    @property
-    def patch_size(self) -> tuple[int, int]:
-        return config_pair(self.model.config.patch_size)
-
     @property
     def embed_output(self) -> nn.Module:
         return self.model.embeddings

@@ -1,4 +1,4 @@
-"""What a checkpoint load did, and the error raised when it cannot be done faithfully."""
+"""What a checkpoint load did (the error raised when it cannot be done faithfully is mmadapt.errors.CheckpointError)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from typing import NamedTuple
 
 from torch import nn
 
+from ..errors import CheckpointError  # one error type for every weights file in mmadapt
+
 __all__ = ["BuiltBackbone", "CheckpointError", "LoadReport"]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is unreadable, unsafe to unpickle, or does not fit the model it is loaded into."""
-
 
 Shape = tuple[int, ...]
 

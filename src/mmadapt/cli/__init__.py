@@ -57,5 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-for _name in ("info",):
-    register_command(_name, f"{__name__}.{_name.replace('-', '_')}")
+# command name -> module in this package, in the order `mmadapt --help` lists them
+for _name, _module in (
+    ("demo", "demo"),
+    ("train", "train"),
+    ("eval", "evaluate"),  # not `eval.py`: that would shadow the builtin inside the package
+    ("predict", "predict"),
+    ("prep-faces", "prep_faces"),
+    ("info", "info"),
+    ("convert-official", "convert_official"),
+):
+    register_command(_name, f"{__name__}.{_module}")

@@ -247,10 +247,9 @@ class VideoManifestDataset(ClipDatasetBase):
 
     def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, AudioTrack | None, str]:
         rec = self.records[index]
-        own_track = rec.audio is None
-        frames, track = decode_media(rec.video, select, audio=own_track)  # one pass reads the mp4's audio too
+        frames, track = decode_media(rec.video, select, audio=rec.audio is None)  # one pass: mp4's own audio too
         if frames is None:  # unreachable: decode_media raises when the video stream is absent
             raise DecodeError(rec.video, "no video stream")
-        if own_track:
+        if rec.audio is None:
             return frames.frames, track, f"audio track of {rec.video}"
         return frames.frames, _read_audio_file(rec.audio), str(rec.audio)

@@ -89,7 +89,7 @@ def _to_rgb(frames: list[Any], indices: list[int]) -> np.ndarray:
 def _audio_array(frames: list[Any], stream: Any, path: Path) -> AudioTrack:
     av = _av()
     resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=stream.rate)
-    chunks = []
+    chunks: list[np.ndarray] = []
     for frame in [*frames, None]:  # None flushes the resampler
         chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
     if not chunks:

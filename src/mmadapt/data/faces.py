@@ -111,7 +111,9 @@ class FacePrepReport:
         return total
 
 
-def square_box(box: Sequence[float], height: int, width: int, margin: float = 0.0) -> tuple[int, int, int, int]:
+def square_box(
+    box: Sequence[float] | np.ndarray, height: int, width: int, margin: float = 0.0
+) -> tuple[int, int, int, int]:
     """Integer square (x1, y1, x2, y2) around ``box``'s centre, side max(w, h) * (1 + margin), kept in frame."""
     x1, y1, x2, y2 = (float(c) for c in box)
     side = max(x2 - x1, y2 - y1) * (1.0 + margin)

@@ -61,9 +61,9 @@ class FbankConfig:
     """Dataset mean of the log-mel features (AudioSet statistics used by the official code)."""
     norm_std: float = 4.5689974
     """Dataset standard deviation of the log-mel features."""
-    multichannel: str = "mix"
-    """Multi-channel input: 'mix' averages channels, 'first' keeps channel 0 (what torchaudio's fbank reads,
-    so the official behaviour), 'error' rejects it."""
+    multichannel: str = "first"
+    """Multi-channel input: 'first' keeps channel 0 (the official behaviour: its loader passes stereo wavs to
+    torchaudio's fbank, which reads channel 0), 'mix' averages the channels, 'error' rejects them."""
 
     def __post_init__(self) -> None:
         if self.num_mel_bins < 1:
@@ -87,7 +87,7 @@ class FbankConfig:
         return asdict(self)
 
 
-def to_mono(waveform: torch.Tensor | np.ndarray, policy: str = "mix") -> torch.Tensor:
+def to_mono(waveform: torch.Tensor | np.ndarray, policy: str = "first") -> torch.Tensor:
     """Return a float32 (N,) waveform from (N,) or (C, N) input, following the multi-channel ``policy``."""
     wav = torch.as_tensor(waveform)
     if not wav.is_floating_point():

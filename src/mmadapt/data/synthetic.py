@@ -44,6 +44,8 @@ __all__ = [
     "SyntheticDataset",
     "load_class_names",
     "make_synthetic_dataset",
+    "ACTION_NAMES",
+    "expression_track",
     "synthesize_clip",
 ]
 
@@ -81,6 +83,9 @@ class SyntheticConfig:
     """'aac' or 'pcm_s16le'."""
     pixel_noise: float = 4.0
     """Std of the per-pixel Gaussian noise, in 0-255 units."""
+    nuisance: float = 1.0
+    """Spread of the per-clip look (position, drift, scale, skin and background colour) around its middle:
+    1 = full spread, 0 = every clip looks alike apart from its expression and voice."""
 
     def __post_init__(self) -> None:
         if self.size < 16 or self.size % 2:
@@ -95,6 +100,8 @@ class SyntheticConfig:
             raise ConfigError(f"audio_codec must be 'aac' or 'pcm_s16le', got {self.audio_codec!r}")
         if self.pixel_noise < 0:
             raise ConfigError(f"pixel_noise must be >= 0, got {self.pixel_noise}")
+        if not 0.0 <= self.nuisance <= 1.0:
+            raise ConfigError(f"nuisance must lie in [0, 1], got {self.nuisance}")
 
     @property
     def num_frames(self) -> int:
@@ -231,15 +238,22 @@ def _voice(label: int, cfg: SyntheticConfig, voice: dict[str, Any], rng: np.rand
     return np.clip(wave, -1.0, 1.0).astype(np.float32)
 
 
-def _nuisance(pair_rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+def _nuisance(
+    pair_rng: np.random.Generator, amount: float = 1.0
+) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+    def spread(low: float, high: float, size: int | None = None) -> Any:
+        # the same draws at every `amount`, shrunk towards the middle of the range
+        mid = 0.5 * (low + high)
+        return mid + amount * (pair_rng.uniform(low, high, size) - mid)
+
     look = {
-        "dx": pair_rng.uniform(-0.07, 0.07),
-        "dy": pair_rng.uniform(-0.05, 0.05),
-        "drift_x": pair_rng.uniform(-0.04, 0.04),
-        "drift_y": pair_rng.uniform(-0.03, 0.03),
-        "scale": pair_rng.uniform(0.85, 1.1),
-        "skin": np.array([220.0, 180.0, 150.0]) * pair_rng.uniform(0.7, 1.05) + pair_rng.uniform(-15, 15, 3),
-        "background": pair_rng.uniform(30.0, 200.0, 3),
+        "dx": spread(-0.07, 0.07),
+        "dy": spread(-0.05, 0.05),
+        "drift_x": spread(-0.04, 0.04),
+        "drift_y": spread(-0.03, 0.03),
+        "scale": spread(0.85, 1.1),
+        "skin": np.array([220.0, 180.0, 150.0]) * spread(0.7, 1.05) + spread(-15, 15, 3),
+        "background": spread(30.0, 200.0, 3),
     }
     rhythm = {
         "onset": pair_rng.uniform(0.1, 0.35),
@@ -257,6 +271,20 @@ def _nuisance(pair_rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, 
     return look, rhythm, voice
 
 
+ACTION_NAMES = ("curve", "open", "eye_open", "brow_raise", "brow_slant")
+
+
+def expression_track(label: int, index: int, seed: int, config: SyntheticConfig | None = None) -> np.ndarray:
+    """float32 (T, len(ACTION_NAMES)): the per-frame facial-action parameters that drew clip ``index`` of class
+    ``label`` (frame order as in the clip). Useful as frame-level targets, like action-unit intensities."""
+    cfg = config or SyntheticConfig()
+    group = _PAIR_OF[label]
+    _, rhythm, _ = _nuisance(np.random.default_rng([seed, group, index]), cfg.nuisance)
+    expr = _expression(label, cfg.num_frames, rhythm)
+    track = np.stack([np.asarray(expr[name], dtype=np.float64) for name in ACTION_NAMES], axis=1)
+    return (track[::-1] if label == 1 else track).astype(np.float32).copy()
+
+
 def synthesize_clip(
     label: int, index: int, seed: int, config: SyntheticConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -269,7 +297,7 @@ def synthesize_clip(
         raise ConfigError(f"label must lie in [0, {len(SYNTHETIC_CLASSES)}), got {label}")
     group = _PAIR_OF[label]
     pair_rng = np.random.default_rng([seed, group, index])
-    look, rhythm, voice = _nuisance(pair_rng)
+    look, rhythm, voice = _nuisance(pair_rng, cfg.nuisance)
     noise_rng = np.random.default_rng([seed, group, index, 1])
     frames = _draw_faces(_expression(label, cfg.num_frames, rhythm), look, cfg.size)
     frames = frames + cfg.pixel_noise * noise_rng.standard_normal(frames.shape)

@@ -73,9 +73,10 @@ class TransformConfig:
         if (self.mean is None) != (self.std is None):
             raise ConfigError("give both mean and std, or neither")
         if self.mean is not None and self.std is not None:
-            self.mean, self.std = tuple(self.mean), tuple(self.std)  # type: ignore[assignment]
-            if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-                raise ConfigError(f"mean/std need 3 entries and std > 0, got {self.mean}, {self.std}")
+            mean, std = tuple(self.mean), tuple(self.std)
+            if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+                raise ConfigError(f"mean/std need 3 entries and std > 0, got {mean}, {std}")
+            self.mean, self.std = mean, std
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -12,7 +12,9 @@ from mmadapt.recipe.callbacks import (
 from mmadapt.recipe.checkpoint import TrainingCheckpoint, find_latest_checkpoint, load_checkpoint, save_checkpoint
 from mmadapt.recipe.config import TrainConfig, apply_overrides
 from mmadapt.recipe.distributed import DistInfo, get_dist_info, init_distributed
+from mmadapt.recipe.demo import DemoConfig, run_demo
 from mmadapt.recipe.evaluation import evaluate
+from mmadapt.recipe.experiment import ExperimentConfig, build_datasets, build_model
 from mmadapt.recipe.kfold import FoldResult, KFoldResult, run_kfold
 from mmadapt.recipe.loop import Trainer, TrainResult, train
 from mmadapt.recipe.losses import get_loss, list_losses, register_loss
@@ -30,7 +32,9 @@ __all__ = [
     "BestMetric",
     "Callback",
     "ClassificationMetrics",
+    "DemoConfig",
     "DistInfo",
+    "ExperimentConfig",
     "FoldResult",
     "KFoldResult",
     "MetricsLogger",
@@ -42,6 +46,8 @@ __all__ = [
     "Trainer",
     "TrainingCheckpoint",
     "apply_overrides",
+    "build_datasets",
+    "build_model",
     "compute_metrics",
     "confusion_matrix",
     "evaluate",
@@ -52,6 +58,7 @@ __all__ = [
     "list_losses",
     "load_checkpoint",
     "register_loss",
+    "run_demo",
     "run_kfold",
     "save_checkpoint",
     "save_confusion_matrix",

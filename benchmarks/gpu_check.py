@@ -1,0 +1,302 @@
+"""The one script to run on a GPU (< 8 minutes): correctness first, then the benchmarks, all under ``--out``.
+
+Stages, in priority order; each is skipped when the time budget (``--budget-s``) cannot hold it, and on CUDA each
+benchmark runs in its own process under a timeout so a slow compilation cannot eat the rest:
+
+1. ``correctness``  -- a small seeded pair (``specs.SPECS["tiny"]``, random gates and adapters): CUDA fp32 logits
+   and adapter gradients against the CPU fp32 run (TF32 off; logits within 1e-4, gradients within 1e-3 of their
+   largest magnitude), CUDA bf16 autocast logits within ``BF16_TOL`` of the largest CPU logit, the naive loop
+   against the model on CUDA (1e-4), and the train step's loss decreasing over a few steps.
+2. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive.
+3. ``compiled``     -- the same with ``torch.compile`` (ours and floor; the naive loop stays eager).
+4. ``max_batch``    -- the largest train-step batch with and without activation checkpointing.
+5. ``checkpointing``-- train step throughput with checkpointing (ours, floor).
+6. ``sizes``        -- 112 and 224 px, eager bf16 (ours, floor, naive).
+7. ``fp32``         -- 160 px eager fp32 (ours, floor, naive) at half the batch.
+8. ``cudagraphs``   -- ``torch.compile(mode="reduce-overhead")`` (CUDA graphs), ours.
+9. ``patch_conv``   -- micro-benchmark of the video patch convolution, NCHW vs channels-last input.
+
+``--device cpu --smoke`` runs every stage that makes sense on a CPU in a few seconds on the tiny pair (the test
+suite does this). Usage on the GPU machine, from the repository root::
+
+    python benchmarks/gpu_check.py --out benchmarks/results/gpu_$(date +%Y%m%d)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._bootstrap import REPO_ROOT, ensure_mmadapt
+
+ensure_mmadapt()
+
+import torch  # noqa: E402
+
+from benchmarks import bench_model  # noqa: E402
+from benchmarks.baselines import NaiveMMADFER, cross_entropy  # noqa: E402
+from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
+from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+FP32_TOL = 1e-4
+"""CUDA vs CPU fp32 logits (TF32 off): only the summation order differs."""
+GRAD_TOL = 1e-3
+"""CUDA vs CPU fp32 adapter gradients, relative to the largest gradient entry of each tensor."""
+BF16_TOL = 3e-2
+"""CUDA bf16 autocast vs CPU fp32 logits, relative to max(1, largest |logit|). bf16 keeps 8 significant bits
+(rounding error 2^-9 ~ 0.2 % per op); on the tiny pair CPU bf16 autocast differs from fp32 by 0.3-0.5 % of the
+largest logit (four seeds), so 3 % leaves a 6x margin yet catches a wrong kernel or a missed cast."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    p.add_argument("--smoke", action="store_true", help="tiny pair, 1 iteration: checks the script, not the speed")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default benchmarks/results/<device>_check; a temporary folder with --smoke)")
+    p.add_argument("--budget-s", type=float, default=450.0, help="wall-clock budget for all stages (seconds)")
+    p.add_argument("--batch", type=int, default=32, help="clips per step for the 160 px benchmarks")
+    p.add_argument("--size", type=int, default=160, help="frame size of the main benchmarks (px)")
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--iters", type=int, default=10, help="timed rounds per benchmark")
+    p.add_argument("--stages", nargs="+", default=None, help="run only these stages (names as in the docstring)")
+    p.add_argument("--in-process", action="store_true", help="run benchmark stages in this process (no timeout)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads on the CPU (all stages)")
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA device is available (use --device cpu --smoke to check the script)")
+    if args.out is None:  # smoke runs check the script: keep them out of the results that RESULTS.md shows
+        args.out = Path(tempfile.mkdtemp(prefix="gpu_check_smoke_")) if args.smoke else (
+            REPO_ROOT / "benchmarks" / "results" / f"{args.device}_check")
+    return args
+
+
+# ---- stage 1: correctness ----------------------------------------------------------------------------------------
+def _logits_and_grads(model, video, audio, labels) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    model.zero_grad(set_to_none=True)
+    logits = model(video, audio)
+    cross_entropy(logits, labels).backward()
+    grads = {n: p.grad.detach().float().cpu() for n, p in model.adapter_named_parameters() if p.grad is not None}
+    return logits.detach().float().cpu(), grads
+
+
+def correctness(device: torch.device, seed: int = 0) -> dict[str, Any]:
+    """CUDA (or CPU, in smoke mode) against a CPU fp32 reference on the tiny pair."""
+    frames, size = 4, 32
+    ref_model = build_model(SPECS["tiny"], size, frames, device="cpu", seed=seed).eval()
+    randomise(ref_model, seed)
+    video, audio, labels = make_batch(ref_model, 2, frames, "cpu", seed=seed)
+    ref_logits, ref_grads = _logits_and_grads(ref_model, video, audio, labels)
+    sensitivity = _prompt_sensitivity(ref_model, video, audio, ref_logits)
+
+    tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        model = copy.deepcopy(ref_model).to(device)
+        v, a, y = video.to(device), audio.to(device), labels.to(device)
+        logits, grads = _logits_and_grads(model, v, a, y)
+        with torch.no_grad():
+            naive = NaiveMMADFER(model)(v, a).float().cpu()
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                bf16 = model(v, a).float().cpu()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+
+    scale = max(1.0, ref_logits.abs().max().item())
+    grad_err = max(
+        ((grads[n] - g).abs().max() / g.abs().max().clamp_min(1e-12)).item() for n, g in ref_grads.items()
+    )
+    checks = {
+        "fp32_logits_max_abs_diff": ((logits - ref_logits).abs().max().item(), FP32_TOL),
+        "fp32_grads_max_rel_diff": (grad_err, GRAD_TOL),
+        "naive_vs_ours_max_abs_diff": ((naive - logits).abs().max().item(), FP32_TOL),
+        "bf16_logits_max_diff_over_scale": ((bf16 - ref_logits).abs().max().item() / scale, BF16_TOL),
+    }
+    out: dict[str, Any] = {k: {"value": v, "tol": t, "ok": v <= t} for k, (v, t) in checks.items()}
+    # the comparisons above mean something only if a small change of an adapter moves the logits well past them
+    out["sensitivity_to_video_prompts"] = {"value": sensitivity, "min": 10 * FP32_TOL,
+                                           "ok": sensitivity >= 10 * FP32_TOL}
+    out["grads_compared"] = len(ref_grads)
+    out["grads_missing_on_device"] = sorted(set(ref_grads) - set(grads))
+    out["loss_decreases"] = _loss_decreases(model, v, a, y)
+    out["passed"] = (
+        all(c["ok"] for c in out.values() if isinstance(c, dict))
+        and not out["grads_missing_on_device"]
+        and out["loss_decreases"]
+    )
+    return out
+
+
+@torch.no_grad()
+def _prompt_sensitivity(model, video, audio, logits: torch.Tensor) -> float:
+    """Largest logit change when the video prompt tokens get noise of std 0.1 (restored afterwards)."""
+    prompts = model.video_prompts.prompts
+    saved = prompts.clone()
+    prompts.add_(torch.randn(prompts.shape, generator=torch.Generator().manual_seed(1)) * 0.1)
+    moved = (model(video, audio).float() - logits).abs().max().item()
+    prompts.copy_(saved)
+    return moved
+
+
+def _loss_decreases(model, video, audio, labels, steps: int = 5) -> bool:
+    model.train()
+    opt = torch.optim.AdamW(list(model.adapter_parameters()), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = cross_entropy(model(video, audio), labels)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses[-1] < losses[0]
+
+
+# ---- stages 2-9 --------------------------------------------------------------------------------------------------
+def _bench_argv(args: argparse.Namespace, name: str, extra: list[str]) -> list[str]:
+    common = ["--device", args.device, "--frames", str(args.frames), "--iters", str(args.iters), "--quiet"]
+    if args.smoke:
+        common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--iters", "1", "--warmup", "1",
+                  "--batch", "2", "--quiet"]
+    if args.threads:
+        common += ["--threads", str(args.threads)]
+    return [*common, *extra, "--out", str(args.out / f"{name}.json")]
+
+
+def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]:
+    """(name, estimated seconds on an H100, bench_model argv) of the benchmark stages, in priority order."""
+    size = "32" if args.smoke else str(args.size)
+    batch = [] if args.smoke else ["--batch", str(args.batch)]
+    half = [] if args.smoke else ["--batch", str(max(1, args.batch // 2))]
+    other_sizes = ["32"] if args.smoke else ["112", "224"]
+    return [
+        ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
+        ("compiled", 200, ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--variants", "ours", "floor",
+                           "--warmup", "3"]),
+        ("max_batch", 90, ["--dtype", "bf16", "--sizes", size, "--mode", "train", "--variants", "ours",
+                           "--iters", "1", "--warmup", "1", "--batch", "2", "--find-max-batch"]),
+        ("checkpointing", 30, ["--dtype", "bf16", "--sizes", size, *batch, "--mode", "train", "--checkpointing",
+                               "--variants", "ours", "floor"]),
+        ("sizes", 50, ["--dtype", "bf16", "--sizes", *other_sizes, *batch]),
+        ("fp32", 40, ["--dtype", "fp32", "--sizes", size, *half]),
+        ("cudagraphs", 150, ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--compile-mode",
+                             "reduce-overhead", "--variants", "ours", "--warmup", "3"]),
+    ]
+
+
+def patch_conv(device: torch.device, spec: str, size: int, frames: int, batch: int, iters: int) -> dict[str, Any]:
+    """Time the video patch convolution on one batch of frames: NCHW input vs channels-last input."""
+    model = build_model(SPECS[spec], size, frames, device=device)
+    conv = model.video_backbone.patch_embed.proj
+    x = torch.randn(batch * frames, conv.in_channels, size, size, device=device)
+    out: dict[str, Any] = {"size": size, "frames_in_batch": batch * frames}
+    for layout, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
+        xi = x.contiguous(memory_format=fmt)
+        timer = bench_model.StepTimer(device)
+
+        def step(xi=xi) -> None:
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                conv(xi)
+
+        for _ in range(3):
+            step()
+        out[f"{layout}_ms"] = sorted(timer.time(step)[0] for _ in range(iters))[iters // 2]
+    return out
+
+
+def _run_isolated(argv: list[str], timeout: float) -> None:
+    cmd = [sys.executable, str(Path(bench_model.__file__)), *argv]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run(cmd, timeout=timeout, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        return _run(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    device = torch.device(args.device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    isolate = device.type == "cuda" and not args.in_process
+    summary: dict[str, Any] = {"schema": SCHEMA, "benchmark": "gpu_check", "env": collect_env(device),
+                               "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                               "stages": {}}
+
+    def wanted(name: str) -> bool:
+        return args.stages is None or name in args.stages
+
+    def run(name: str, estimate: float, fn: Callable[[float], Any]) -> None:
+        left = args.budget_s - (time.monotonic() - t0)
+        if not wanted(name):
+            return
+        if not args.smoke and left < estimate:
+            summary["stages"][name] = {"status": "skipped", "reason": f"{left:.0f} s left, needs ~{estimate:.0f} s"}
+            return
+        start = time.monotonic()
+        logger.info("stage %s (~%.0f s, %.0f s left)", name, estimate, left)
+        try:
+            result = fn(left)
+            summary["stages"][name] = {"status": "ok", "seconds": time.monotonic() - start}
+            if result is not None:
+                summary["stages"][name]["result"] = result
+        except Exception as err:  # a failed stage is recorded; the others still run
+            summary["stages"][name] = {"status": "failed", "seconds": time.monotonic() - start,
+                                       "error": f"{type(err).__name__}: {err}"[-3000:],
+                                       "traceback": traceback.format_exc()[-3000:]}
+        write_json(args.out / "summary.json", summary)
+
+    run("correctness", 30, lambda left: correctness(device))
+    for name, estimate, extra in _stage_specs(args):
+        cuda_only = name in ("max_batch", "cudagraphs", "compiled")
+        if device.type != "cuda" and cuda_only:
+            summary["stages"][name] = {"status": "skipped", "reason": "needs CUDA"}
+            continue
+        argv_ = _bench_argv(args, name, extra)
+        if isolate:
+            run(name, estimate, lambda left, a=argv_: _run_isolated(a, timeout=max(10.0, left - 5)))
+        else:
+            run(name, estimate, lambda left, a=argv_: bench_model.main(a) and None)
+    if device.type == "cuda" or args.smoke:
+        size, frames = (32, 2) if args.smoke else (args.size, args.frames)
+        spec, batch, iters = ("tiny", 2, 3) if args.smoke else ("vitb", args.batch, 20)
+        run("patch_conv", 15, lambda left: patch_conv(device, spec, size, frames, batch, iters))
+    summary["total_seconds"] = time.monotonic() - t0
+    correct = summary["stages"].get("correctness", {})
+    summary["passed"] = correct.get("status") == "ok" and correct["result"]["passed"]
+    write_json(args.out / "summary.json", summary)
+    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "traceback"}
+                      for k, v in summary["stages"].items()}, indent=1, default=str)[:6000])
+    print(f"total {summary['total_seconds']:.0f} s; correctness {'PASSED' if summary['passed'] else 'FAILED'}; "
+          f"files in {args.out}")
+    return summary
+
+
+if __name__ == "__main__":
+    summary = main()
+    sys.exit(0 if summary["passed"] else 1)

@@ -1,0 +1,121 @@
+"""Shared pieces of the recipe commands: option groups, experiment loading, finding and loading a trained adapter."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..checkpoint import CONFIG_NAME
+from ..errors import CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..model import MultimodalAdapterModel
+    from ..recipe.experiment import ExperimentConfig
+
+EXPERIMENT_FILE = "experiment.yaml"
+"""Name of the resolved experiment config that ``train`` writes into the run folder and the adapter folder."""
+ADAPTER_SUBDIR = "adapter"
+"""Where the training recipe saves the adapter inside a run folder."""
+
+
+# ---- option groups --------------------------------------------------------------------------------------------
+def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, examples: str) -> None:
+    """``--config FILE`` and positional ``KEY=VALUE`` overrides."""
+    p.add_argument("--config", type=Path, default=None, metavar="FILE", help=config_help)
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help=f"experiment overrides, dotted for nested keys, given together (e.g. {examples}); "
+        "`mmadapt train --print-config` lists every key",
+    )
+
+
+def add_device_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device", default=None, help="torch device (cpu, cuda, cuda:1); default: train.device of the config"
+    )
+
+
+def add_adapter_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--adapter",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help=f"a run folder written by `mmadapt train` or its '{ADAPTER_SUBDIR}' folder ({CONFIG_NAME} + weights)",
+    )
+
+
+# ---- experiments and adapters ---------------------------------------------------------------------------------
+def load_experiment(config: Path | None, overrides: Sequence[str]) -> ExperimentConfig:
+    """The config file (or the defaults) with ``overrides`` applied."""
+    from ..recipe.experiment import ExperimentConfig
+
+    if config is None:
+        return ExperimentConfig().with_overrides(list(overrides))
+    return ExperimentConfig.load(config, list(overrides))
+
+
+def locate_adapter(path: Path) -> tuple[Path, Path | None]:
+    """(adapter folder, experiment file beside it or None) for a run folder or an adapter folder."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: adapter folder not found")
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: not a folder (give the run folder or its '{ADAPTER_SUBDIR}' folder)")
+    for candidate in (path, path / ADAPTER_SUBDIR):
+        if (candidate / CONFIG_NAME).is_file():
+            experiment = next(
+                (p for p in (candidate / EXPERIMENT_FILE, candidate.parent / EXPERIMENT_FILE) if p.is_file()), None
+            )
+            return candidate, experiment
+    raise CheckpointError(f"{path}: no {CONFIG_NAME} here or in {path / ADAPTER_SUBDIR} (is it an mmadapt run?)")
+
+
+def experiment_for_adapter(
+    adapter: Path, config: Path | None, overrides: Sequence[str]
+) -> tuple[Path, ExperimentConfig]:
+    """The adapter folder and the experiment describing its backbones (``config`` wins over the saved one)."""
+    adapter_dir, saved = locate_adapter(adapter)
+    source = config or saved
+    if source is None:
+        raise ConfigError(
+            f"{adapter_dir}: no {EXPERIMENT_FILE} beside the adapter; pass --config with the experiment that "
+            "describes its backbones"
+        )
+    return adapter_dir, load_experiment(source, overrides)
+
+
+def load_trained_model(adapter_dir: Path, cfg: ExperimentConfig, device: torch.device) -> MultimodalAdapterModel:
+    """Rebuild the backbones the experiment describes and wrap them with the saved adapter, in eval mode."""
+    from ..model import MultimodalAdapterModel
+    from ..recipe.experiment import build_backbones
+
+    audio, video = build_backbones(cfg)
+    model = MultimodalAdapterModel.from_pretrained(adapter_dir, audio, video)
+    return model.to(device).eval()
+
+
+def label_names(cfg: ExperimentConfig, count: int) -> list[str]:
+    """The experiment's class names when it names ``count`` of them, else ``class_<i>``."""
+    from ..recipe.experiment import class_names
+
+    names = class_names(cfg)
+    if names is None:
+        return [f"class_{i}" for i in range(count)]
+    if len(names) != count:
+        raise ConfigError(f"the adapter predicts {count} classes but the experiment names {len(names)}: {list(names)}")
+    return list(names)
+
+
+def resolve_device(name: str | None, cfg: ExperimentConfig) -> torch.device:
+    from ..recipe.loop import resolve_device as _resolve
+
+    try:
+        return _resolve(name or cfg.train.device)
+    except RuntimeError as err:  # CUDA asked for but absent
+        raise ConfigError(str(err)) from err

@@ -1,0 +1,137 @@
+"""Class probabilities of mp4 clips from a trained adapter, e.g.
+``mmadapt predict --adapter runs/a clip1.mp4 clip2.mp4 --top-k 3 --json preds.json``.
+
+Each clip is decoded with PyAV; its frames are sampled with the official test rule (the middle frame of each of
+``data.num_frames`` segments, resized) and its audio comes from the mp4's own track or from ``--audio``
+(log-mel fbank as in training). A file that cannot be decoded stops the command with an error naming it.
+"""
+
+# Shape legend: K views, T frames, S frame size, F audio frames, M mel bins, C classes.
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._common import add_adapter_argument, add_device_argument
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..recipe.experiment import ExperimentConfig
+
+HELP = "class probabilities of mp4 clips (top-k with class names)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_adapter_argument(p)
+    p.add_argument("videos", nargs="+", type=Path, metavar="VIDEO", help="mp4 clips to classify")
+    p.add_argument(
+        "--audio",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="audio file (wav, flac, m4a...) to use instead of a clip's own track; give it once per video, in order",
+    )
+    p.add_argument("--top-k", type=int, default=3, help="how many classes to print per clip")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write all probabilities as JSON here")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="experiment config describing the backbones; default: the experiment.yaml beside the adapter",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="experiment override, repeatable (e.g. --set data.test_clips=2)",
+    )
+    add_device_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from .._io import write_json
+    from ..errors import ConfigError
+    from ..recipe.evaluation import forward_views
+    from ._common import experiment_for_adapter, label_names, load_trained_model, resolve_device
+
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
+    audio_files = args.audio or [None] * len(args.videos)
+    if len(audio_files) != len(args.videos):
+        raise ConfigError(f"{len(args.videos)} videos but {len(audio_files)} --audio files; give one per video")
+    adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, args.overrides)
+    device = resolve_device(args.device, cfg)
+    model = load_trained_model(adapter_dir, cfg, device)
+    names = label_names(cfg, model.config.num_classes)
+    top_k = min(args.top_k, len(names))
+    results = []
+    for video_path, audio_path in zip(args.videos, audio_files, strict=True):
+        video, audio = load_clip(video_path, audio_path, cfg)  # decode everything before the model runs
+        with torch.no_grad():
+            logits = forward_views(model, video[None].to(device), audio[None].to(device))  # (1, C)
+        probs = logits.float().softmax(dim=-1)[0].cpu()  # (C,)
+        order = probs.argsort(descending=True).tolist()
+        best = [{"label": i, "name": names[i], "probability": float(probs[i])} for i in order[:top_k]]
+        results.append(
+            {
+                "video": str(video_path),
+                "audio": str(audio_path) if audio_path is not None else "own track",
+                "probabilities": {names[i]: float(probs[i]) for i in range(len(names))},
+                "top_k": best,
+            }
+        )
+        print(video_path)
+        for rank, i in enumerate(order[:top_k], start=1):
+            print(f"  {rank}. {names[i]:<24s} {float(probs[i]):.4f}")
+    if args.json is not None:
+        write_json(args.json, {"adapter": str(adapter_dir), "class_names": names, "predictions": results})
+    return 0
+
+
+def load_clip(video_path: Path, audio_path: Path | None, cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """video (T, 3, S, S) or (K, T, 3, S, S) with ``data.test_clips = K > 1``, and audio (1, F, M)."""
+    from ..data import (
+        ClipTransform,
+        DataFileError,
+        audio_features,
+        decode_audio,
+        decode_media,
+        silent_features,
+        test_indices,
+    )
+
+    data = cfg.data
+    views = data.test_clips
+
+    def select(count: int) -> list[int]:
+        return [i for view in test_indices(count, data.num_frames, views) for i in view]
+
+    frames, track = decode_media(video_path, select, audio=audio_path is None)
+    if frames is None:  # decode_media raises first; kept for the type checker
+        raise DataFileError(video_path, "no video stream")
+    video = ClipTransform(data.transform, train=False)(frames.frames)  # (K*T, 3, S, S)
+    if views > 1:
+        video = video.reshape(views, data.num_frames, *video.shape[1:])  # (K, T, 3, S, S)
+    if audio_path is not None:
+        track = decode_audio(audio_path)
+    source = audio_path if audio_path is not None else video_path
+    if track is None:
+        if data.missing_audio != "zeros":
+            raise DataFileError(
+                video_path, "has no audio track; pass --audio FILE, or --set data.missing_audio=zeros for silence"
+            )
+        warnings.warn(f"{video_path} has no audio track: using silent features", RuntimeWarning, stacklevel=2)
+        return video, silent_features(data.audio)
+    if data.sample_rate is not None and track.sample_rate != data.sample_rate:
+        raise DataFileError(source, f"audio at {track.sample_rate} Hz, but the config expects {data.sample_rate} Hz")
+    return video, audio_features(track.waveform, track.sample_rate, data.audio)

@@ -1,0 +1,520 @@
+"""`ExperimentConfig`: everything one run needs (backbones + preset, data, training) as one YAML/JSON file.
+
+Sections: ``model`` (:class:`ModelSpec`), ``data`` (a :class:`~mmadapt.data.DataConfig` plus ``data.source``,
+the :class:`DataSource` saying where the clips are) and ``train`` (a :class:`~mmadapt.recipe.TrainConfig`).
+The existing config classes are reused as they are; only the two small records below are new.
+
+Command-line overrides are dotted ``key=value`` strings (``train.lr=3e-4``, ``data.img_size=112``,
+``model.preset=mma-dfer-no-fusion``, ``model.overrides.fusion.latent_dim=64``). Unknown keys are errors,
+except inside the free-form dicts ``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the
+model is built). Relative paths in a config file resolve against the file's folder, on the command line
+against the working directory.
+
+Nothing downloads: backbones come from their builders with a local checkpoint, or with random weights drawn
+from ``model.init_seed`` (loudly warned about), so ``eval`` and ``predict`` rebuild the very same backbones.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import json
+import logging
+import os
+import string
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mmadapt._io import to_jsonable, write_json, write_text
+from mmadapt.config import MultimodalConfig
+from mmadapt.data import (
+    AudioRule,
+    ClipDatasetBase,
+    DataConfig,
+    FrameFolderDataset,
+    VideoManifestDataset,
+    get_dataset_spec,
+)
+from mmadapt.errors import CheckpointError, ConfigError
+from mmadapt.presets import list_presets
+from mmadapt.recipe.config import TrainConfig, apply_overrides, library_version
+
+__all__ = [
+    "BackboneSpec",
+    "DataSource",
+    "ExperimentConfig",
+    "ExperimentData",
+    "ModelSpec",
+    "build_backbones",
+    "build_dataset",
+    "build_datasets",
+    "build_model",
+    "class_names",
+    "num_classes",
+]
+
+logger = logging.getLogger(__name__)
+
+SOURCE_KINDS = ("manifest", "annotations")
+SPLITS = ("train", "val", "test")
+_VERSION_KEY = "mmadapt_version"
+# dotted keys holding file paths (resolved against a config file's folder)
+_PATH_KEYS = (
+    "data.source.train",
+    "data.source.val",
+    "data.source.test",
+    "data.source.root",
+    "data.source.audio_dir",
+    "data.source.class_names",
+    "model.audio.checkpoint",
+    "model.video.checkpoint",
+    "train.out_dir",
+)
+# free-form dicts: an override may create keys in them (they are checked when the model is built)
+_FREE_FORM = (("model", "overrides"), ("model", "audio", "kwargs"), ("model", "video", "kwargs"))
+# shorthands for DataConfig's derived properties
+_ALIASES = {
+    "data.img_size": "data.transform.img_size",
+    "data.audio_frames": "data.audio.target_frames",
+    "data.mel_bins": "data.audio.num_mel_bins",
+}
+_NONE = ("none", "null", "~", "")
+
+
+def _known(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` if all its keys are fields of ``cls``; else a ConfigError naming the unknown ones."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown keys in {where}: {unknown}{_did_you_mean(unknown[0], names)}; known: {names}")
+    return data
+
+
+def _did_you_mean(key: str, names: Any) -> str:
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# ---- the records ----------------------------------------------------------------------------------------
+@dataclass
+class BackboneSpec:
+    """One encoder: a registered mmadapt builder or a timm model name, its keyword arguments, a local checkpoint."""
+
+    name: str = "maeface_vit_base"
+    """Registered backbone (``mmadapt.backbones.list_backbones()``), timm model name or local HF directory."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """Constructor keywords, e.g. ``{img_size: 224}`` or a tiny timm ViT's ``embed_dim``/``depth``."""
+    checkpoint: str | None = None
+    """Local weights file loaded strictly; None = random weights (warned about)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"backbone name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.kwargs, dict):
+            raise ConfigError(f"backbone kwargs must be a mapping, got {self.kwargs!r}")
+
+
+@dataclass
+class ModelSpec:
+    """Which backbones, which preset, how many classes."""
+
+    preset: str = "mma-dfer"
+    """Registered preset (``mmadapt.list_presets()``)."""
+    num_classes: int | None = None
+    """None: the number of class names of the data source (names list or dataset spec)."""
+    audio: BackboneSpec = field(default_factory=lambda: BackboneSpec("audiomae_vit_base"))
+    """Audio (spectrogram) encoder."""
+    video: BackboneSpec = field(default_factory=lambda: BackboneSpec("maeface_vit_base", {"img_size": 224}))
+    """Video (frame) encoder."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Preset fields to replace (``wrap_encoders`` overrides), e.g. ``{fusion: {latent_dim: 64}}``."""
+    init_seed: int = 0
+    """Seed of the backbones' random initialisation, so a rebuild gives the same weights where none are loaded."""
+
+    def __post_init__(self) -> None:
+        for stream in ("audio", "video"):
+            value = getattr(self, stream)
+            if isinstance(value, dict):
+                setattr(self, stream, BackboneSpec(**_known(BackboneSpec, value, f"model.{stream}")))
+        if self.preset not in list_presets():
+            raise ConfigError(f"unknown preset {self.preset!r}; registered: {list_presets()}")
+        if self.num_classes is not None and (isinstance(self.num_classes, bool) or self.num_classes < 1):
+            raise ConfigError(f"model.num_classes must be a positive integer or None, got {self.num_classes!r}")
+        if not isinstance(self.overrides, dict):
+            raise ConfigError(f"model.overrides must be a mapping, got {self.overrides!r}")
+        if "num_classes" in self.overrides:
+            raise ConfigError("set model.num_classes, not model.overrides.num_classes")
+        try:  # key names and value ranges; depth-dependent checks happen when the model is built
+            MultimodalConfig().with_overrides(**self.overrides)
+        except (ConfigError, TypeError, ValueError) as err:
+            raise ConfigError(f"model.overrides: {err}") from err
+
+
+@dataclass
+class DataSource:
+    """Where the clips are: manifests of mp4 files or official annotation lists of frame folders."""
+
+    kind: str = "manifest"
+    """'manifest' (CSV/JSONL of mp4 files) or 'annotations' (official ``frame_dir num_frames label`` lists)."""
+    train: str | None = None
+    """Training split file; may contain ``{fold}`` for k-fold runs."""
+    val: str | None = None
+    """Validation split file, scored during training (final = last epoch)."""
+    test: str | None = None
+    """Test split file, scored once after training (the k-fold test split)."""
+    dataset: str | None = None
+    """Dataset spec (``dfew``, ``mafw``): class names and, with ``root``, the audio layout."""
+    root: str | None = None
+    """Dataset root: annotation lists' frame folders resolve against it; the spec's audio folder lies in it."""
+    audio_dir: str | None = None
+    """Annotation lists: folder of the audio files (overrides the spec's rule)."""
+    audio_pattern: str = "{id}.wav"
+    """Annotation lists: audio file name pattern in ``audio_dir`` (``{id}``, ``{int_id}``)."""
+    class_names: list[str] | str | None = None
+    """Class names in label order, or a file (.json list / {"classes": [...]}, or one name per line)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ConfigError(f"data.source.kind must be one of {SOURCE_KINDS}, got {self.kind!r}")
+        if self.dataset is not None:
+            get_dataset_spec(self.dataset)  # raises, naming the registered ones
+        if self.audio_dir is not None:
+            AudioRule(Path(self.audio_dir), self.audio_pattern)  # validates the pattern
+        if isinstance(self.class_names, (list, tuple)):
+            self.class_names = [str(n) for n in self.class_names]
+        for split in SPLITS:
+            path = getattr(self, split)
+            try:
+                fields_used = {f for _, f, _, _ in string.Formatter().parse(path or "")} - {None}
+            except ValueError as err:
+                raise ConfigError(f"data.source.{split}={path!r}: {err}") from err
+            if fields_used - {"fold"}:
+                raise ConfigError(f"data.source.{split}={path!r}: the only placeholder allowed is {{fold}}")
+
+    def uses_folds(self) -> bool:
+        return any("{fold}" in (getattr(self, s) or "") for s in SPLITS)
+
+    def for_fold(self, fold: int) -> DataSource:
+        """A copy with ``{fold}`` filled in the split paths."""
+        return dataclasses.replace(
+            self, **{s: getattr(self, s).format(fold=fold) for s in SPLITS if getattr(self, s) is not None}
+        )
+
+
+@dataclass
+class ExperimentData(DataConfig):
+    """A :class:`~mmadapt.data.DataConfig` plus its :class:`DataSource`. ``mode`` is set per split (train for
+    the training split, test otherwise) and is not part of the file."""
+
+    source: DataSource = field(default_factory=DataSource)
+    """Where the clips are."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.source, dict):
+            self.source = DataSource(**_known(DataSource, self.source, "data.source"))
+        super().__post_init__()
+
+    def for_split(self, split: str) -> DataConfig:
+        """The plain DataConfig a dataset of ``split`` gets."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(DataConfig)}
+        values["mode"] = "train" if split == "train" else "test"
+        return DataConfig(**values)
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole run: model, data, training. Round-trips through ``to_dict``/``from_dict``, YAML and JSON."""
+
+    model: ModelSpec = field(default_factory=ModelSpec)
+    """Backbones, preset, classes."""
+    data: ExperimentData = field(default_factory=ExperimentData)
+    """Sampling, transforms, audio features and the data source."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    """Optimisation, execution and outputs."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, ModelSpec) or not isinstance(self.data, ExperimentData):
+            raise ConfigError("ExperimentConfig takes a ModelSpec and an ExperimentData; use from_dict for dicts")
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError("ExperimentConfig.train must be a TrainConfig")
+
+    # ---- serialisation ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types plus the library version stamp."""
+        data = dataclasses.asdict(self.data)
+        data.pop("mode")
+        train = self.train.to_dict()
+        train.pop(_VERSION_KEY, None)
+        return to_jsonable(
+            {_VERSION_KEY: library_version(), "model": dataclasses.asdict(self.model), "data": data, "train": train}
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExperimentConfig:
+        """Inverse of :meth:`to_dict`; any unknown key, at any level, is a ConfigError naming it."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"an experiment config must be a mapping, got {type(d).__name__}")
+        d = {k: v for k, v in d.items() if k != _VERSION_KEY}
+        _known(cls, d, "the experiment config")
+        model = ModelSpec(**_known(ModelSpec, d.get("model") or {}, "model"))
+        data_dict = dict(d.get("data") or {})
+        if "mode" in data_dict:
+            raise ConfigError("data.mode is set per split (train / test); remove it from the config")
+        try:
+            data = ExperimentData.from_dict(data_dict)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"data: {err}") from err
+        try:
+            train = TrainConfig.from_dict(d.get("train") or {})
+        except (KeyError, TypeError, ValueError) as err:
+            raise ConfigError(f"train: {err.args[0] if err.args else err}") from err
+        return cls(model=model, data=data, train=train)  # type: ignore[arg-type]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write YAML (``.yaml``/``.yml``) or JSON (``.json``) atomically."""
+        path = Path(path)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            return write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+        if path.suffix == ".json":
+            return write_json(path, self.to_dict())
+        raise ConfigError(f"{path}: experiment configs end in .yaml, .yml or .json")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+        """Read a file (its relative paths resolve against its folder), then apply ``overrides``."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: experiment config not found")
+        d = _read_mapping(path)
+        if not isinstance(d, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level, got {type(d).__name__}")
+        _rebase_paths(d, path.parent.resolve())
+        try:
+            cfg = cls.from_dict(d)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from err
+        return cfg.with_overrides(overrides)
+
+    # ---- variants -----------------------------------------------------------------------------------------
+    def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> ExperimentConfig:
+        """A copy with dotted ``key=value`` overrides applied; each is validated (errors name the override)."""
+        d = self.to_dict()
+        for item in overrides:
+            key, sep, text = item.partition("=")
+            key = _ALIASES.get(key.strip(), key.strip())
+            if not sep or not key:
+                raise ConfigError(f"override {item!r} is not of the form key=value")
+            try:
+                _set_dotted(d, key, text.strip())
+                type(self).from_dict(d)
+            except ConfigError as err:
+                raise ConfigError(f"override {item!r}: {err}") from err
+        return type(self).from_dict(d)
+
+    def for_fold(self, fold: int) -> ExperimentConfig:
+        """A copy with ``{fold}`` filled in the data paths."""
+        return dataclasses.replace(self, data=dataclasses.replace(self.data, source=self.data.source.for_fold(fold)))
+
+    def with_absolute_paths(self, base: str | os.PathLike[str] | None = None) -> ExperimentConfig:
+        """A copy whose relative paths are made absolute against ``base`` (default: the working directory)."""
+        d = self.to_dict()
+        _rebase_paths(d, Path(base) if base is not None else Path.cwd())
+        return type(self).from_dict(d)
+
+
+# ---- dict helpers -----------------------------------------------------------------------------------------
+def _read_mapping(path: Path) -> Any:
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text) or {}
+        if path.suffix == ".json":
+            return json.loads(text)
+    except (ValueError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot parse ({err})") from err
+    raise ConfigError(f"{path}: experiment configs end in .yaml, .yml or .json")
+
+
+def _rebase_paths(d: dict[str, Any], base: Path) -> None:
+    for dotted in _PATH_KEYS:
+        *parents, leaf = dotted.split(".")
+        node: Any = d
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
+            if not Path(node[leaf]).is_absolute():
+                node[leaf] = str(base / node[leaf])
+
+
+def _parse_value(text: str, current: Any) -> Any:
+    """A YAML scalar/list/mapping; ints become floats where the field holds a float (``3e-4`` included)."""
+    import yaml
+
+    if text.lower() in _NONE:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"cannot parse value {text!r} ({err})") from err
+    if isinstance(current, float) and not isinstance(value, bool) and isinstance(value, (int, str)):
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"expected a number, got {text!r}") from None
+    return value
+
+
+def _set_dotted(d: dict[str, Any], key: str, text: str) -> None:
+    parts = key.split(".")
+    if parts[0] == "train" and len(parts) == 2:  # TrainConfig parses its own values by type
+        try:
+            updated = apply_overrides(TrainConfig.from_dict(d["train"]), [f"{parts[1]}={text}"])
+        except (KeyError, TypeError, ValueError) as err:
+            message = str(err.args[0] if err.args else err)
+            if message.startswith("override "):  # apply_overrides names the item; ours names the full key
+                message = message.partition(": ")[2]
+            raise ConfigError(message) from err
+        d["train"] = updated.to_dict()
+        return
+    node: Any = d
+    for depth, part in enumerate(parts):
+        free = any(tuple(parts[: len(prefix)]) == prefix and depth >= len(prefix) for prefix in _FREE_FORM)
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(parts[:depth])} is not a mapping; cannot set {key!r}")
+        if part not in node and not free:
+            here = ".".join(parts[:depth])
+            shorthands = [a.rpartition(".")[2] for a in _ALIASES if a.rpartition(".")[0] == here]
+            raise ConfigError(
+                f"unknown key {'.'.join(parts[: depth + 1])!r}{_did_you_mean(part, [*node, *shorthands])}"
+            )
+        if depth == len(parts) - 1:
+            node[part] = _parse_value(text, node.get(part))
+        else:
+            if free and node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+
+
+# ---- builders ---------------------------------------------------------------------------------------------
+def class_names(cfg: ExperimentConfig) -> tuple[str, ...] | None:
+    """Class names in label order: ``data.source.class_names`` (list or file), else the dataset spec's."""
+    src = cfg.data.source
+    names = src.class_names
+    if isinstance(names, str):
+        names = _read_class_names(Path(names))
+    if names is None and src.dataset is not None:
+        names = list(get_dataset_spec(src.dataset).class_names)
+    return tuple(names) if names is not None else None
+
+
+def _read_class_names(path: Path) -> list[str]:
+    if not path.is_file():
+        raise ConfigError(f"data.source.class_names: file {path} not found")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        obj = json.loads(text)
+        names = obj.get("classes") if isinstance(obj, dict) else obj
+        if not isinstance(names, list) or not names:
+            raise ConfigError(f"{path}: expected a JSON list of class names or {{\"classes\": [...]}}")
+        return [str(n) for n in names]
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        raise ConfigError(f"{path}: no class names (one per line)")
+    return names
+
+
+def num_classes(cfg: ExperimentConfig) -> int:
+    """``model.num_classes``, or the number of class names; they must agree when both are known."""
+    names = class_names(cfg)
+    n = cfg.model.num_classes
+    if n is not None and names is not None and n != len(names):
+        raise ConfigError(f"model.num_classes={n} but the data source names {len(names)} classes: {list(names)}")
+    if n is None and names is None:
+        raise ConfigError("set model.num_classes, or data.source.class_names / data.source.dataset")
+    return n if n is not None else len(names)  # type: ignore[arg-type]
+
+
+def _build_backbone(spec: BackboneSpec, stream: str) -> nn.Module:
+    from mmadapt.backbones import CheckpointError as LoadError
+    from mmadapt.backbones import load_backbone
+
+    try:
+        model, report = load_backbone(spec.name, spec.checkpoint, **spec.kwargs)
+    except LoadError as err:
+        raise CheckpointError(f"model.{stream}: {err}") from err
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"model.{stream} ({spec.name!r}, kwargs {spec.kwargs}): {err}") from err
+    if not report.pretrained:
+        warnings.warn(
+            f"the {stream} backbone {spec.name!r} has RANDOM weights (model.{stream}.checkpoint is not set): "
+            "results mean nothing beyond smoke tests",
+            UserWarning,
+            stacklevel=3,
+        )
+    logger.info("%s backbone %s: %s", stream, spec.name, report.summary())
+    return model
+
+
+def build_backbones(cfg: ExperimentConfig) -> tuple[nn.Module, nn.Module]:
+    """(audio, video) backbones; random parts are drawn from ``model.init_seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.model.init_seed)
+        audio = _build_backbone(cfg.model.audio, "audio")
+        video = _build_backbone(cfg.model.video, "video")
+    return audio, video
+
+
+def build_model(cfg: ExperimentConfig) -> nn.Module:
+    """Backbones + preset + overrides; the input sizes follow the data config (frame side, audio frames x mels).
+
+    The adapters are initialised from the global RNG: the caller seeds it.
+    """
+    from mmadapt.model import wrap_encoders
+
+    audio, video = build_backbones(cfg)
+    overrides = copy.deepcopy(cfg.model.overrides)
+    overrides.setdefault("video_size", (cfg.data.img_size, cfg.data.img_size))
+    if cfg.data.audio_frames is not None:
+        overrides.setdefault("audio_size", (cfg.data.audio_frames, cfg.data.mel_bins))
+    return wrap_encoders(audio, video, preset=cfg.model.preset, num_classes=num_classes(cfg), **overrides)
+
+
+def build_dataset(cfg: ExperimentConfig, path: str | os.PathLike[str], split: str = "test") -> ClipDatasetBase:
+    """The dataset of one split file, read as ``data.source.kind`` says (mode: train for 'train', else test)."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
+    src, data_cfg = cfg.data.source, cfg.data.for_split(split)
+    names = class_names(cfg)
+    if src.kind == "manifest":
+        return VideoManifestDataset(path, data_cfg, class_names=names, num_classes=cfg.model.num_classes)
+    rule = AudioRule(Path(src.audio_dir), src.audio_pattern) if src.audio_dir is not None else None
+    return FrameFolderDataset(
+        path,
+        data_cfg,
+        spec=src.dataset,
+        num_classes=None if src.dataset is not None else num_classes(cfg),
+        root=src.root,
+        audio_rule=rule,
+    )
+
+
+def build_datasets(cfg: ExperimentConfig) -> dict[str, ClipDatasetBase]:
+    """Datasets of the splits named in ``data.source`` ({split: dataset}); ``train`` is required."""
+    src = cfg.data.source
+    if src.train is None:
+        raise ConfigError("data.source.train is not set: nothing to train on")
+    if src.uses_folds():
+        raise ConfigError("data.source paths contain {fold}: pick a fold (ExperimentConfig.for_fold / --folds)")
+    return {split: build_dataset(cfg, getattr(src, split), split) for split in SPLITS if getattr(src, split)}
