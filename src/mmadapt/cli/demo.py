@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from mmadapt.recipe.demo import DEMO_ABLATIONS, DemoConfig, run_demo
 
     logging.getLogger("mmadapt").setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger("mmadapt.recipe.checkpoint").setLevel(max(logging.getLogger().level, logging.WARNING))
     presets = DEMO_ABLATIONS if args.ablations else ("mma-dfer",)
     cfg = DemoConfig(out_dir=args.out, epochs=args.epochs, n_per_class=args.n_per_class, seed=args.seed,
                      presets=presets, threads=args.threads)
