@@ -29,35 +29,28 @@ def build_plan(
     video_schedule: dict[int, int],
 ) -> list[Step]:
     """Steps that run every block of both encoders once, in lockstep with the fused pairs."""
-    fused_audio = {a for a, _ in layer_map}
-    fused_video = {v for _, v in layer_map}
+    fused = {"audio": {a for a, _ in layer_map}, "video": {v for _, v in layer_map}}
+    schedules = {"audio": audio_schedule, "video": video_schedule}
+    next_block = {"audio": 0, "video": 0}
     steps: list[Step] = []
-    next_a = next_v = 0
 
-    def run_audio(upto: int) -> None:
-        nonlocal next_a
-        while next_a <= upto:
-            steps.append(Step("audio", next_a))
-            if next_a not in fused_audio and next_a in audio_schedule:
-                steps.append(Step("audio_prompt", next_a))
-            next_a += 1
-
-    def run_video(upto: int) -> None:
-        nonlocal next_v
-        while next_v <= upto:
-            steps.append(Step("video", next_v))
-            if next_v not in fused_video and next_v in video_schedule:
-                steps.append(Step("video_prompt", next_v))
-            next_v += 1
+    def run(stream: str, upto: int) -> None:
+        """Blocks of ``stream`` up to ``upto``; an unfused block's prompt update follows it directly."""
+        while next_block[stream] <= upto:
+            i = next_block[stream]
+            steps.append(Step(stream, i))  # type: ignore[arg-type]
+            if i not in fused[stream] and i in schedules[stream]:
+                steps.append(Step(f"{stream}_prompt", i))  # type: ignore[arg-type]
+            next_block[stream] += 1
 
     for k, (a, v) in enumerate(layer_map):
-        run_audio(a)
-        run_video(v)
+        run("audio", a)
+        run("video", v)
         steps.append(Step("fuse", k))
         if a in audio_schedule:
             steps.append(Step("audio_prompt", a))
         if v in video_schedule:
             steps.append(Step("video_prompt", v))
-    run_audio(audio_depth - 1)
-    run_video(video_depth - 1)
+    run("audio", audio_depth - 1)
+    run("video", video_depth - 1)
     return steps
