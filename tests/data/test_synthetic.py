@@ -112,3 +112,17 @@ def test_bad_arguments(tmp_path: Path) -> None:
     for bad in ({"size": 33}, {"video_codec": "vp9"}, {"audio_codec": "flac"}, {"test_fraction": 1.0}):
         with pytest.raises(ConfigError):
             SyntheticConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_frame_level_targets_follow_the_clip():
+    """expression_track / speaker_traits describe the clip synthesize_clip draws, for pretraining targets."""
+    from mmadapt.data.synthetic import ACTION_NAMES, expression_track, speaker_traits
+
+    forming, fading = expression_track(0, 2, seed=1), expression_track(1, 2, seed=1)
+    assert forming.shape == (SyntheticConfig().num_frames, len(ACTION_NAMES))
+    np.testing.assert_array_equal(fading, forming[::-1])
+    curve = forming[:, ACTION_NAMES.index("curve")]
+    assert curve[0] < 0.05 and curve[-1] > 0.95  # the smile forms
+    # intonation is not a speaker trait: rising and falling voices of one speaker look alike
+    np.testing.assert_array_equal(speaker_traits(2, 3, seed=1), speaker_traits(3, 3, seed=1))
+    assert speaker_traits(5, 3, seed=1)[2] == 1.0 and speaker_traits(4, 3, seed=1)[2] == 0.0

@@ -46,6 +46,7 @@ __all__ = [
     "make_synthetic_dataset",
     "ACTION_NAMES",
     "expression_track",
+    "speaker_traits",
     "synthesize_clip",
 ]
 
@@ -283,6 +284,17 @@ def expression_track(label: int, index: int, seed: int, config: SyntheticConfig 
     expr = _expression(label, cfg.num_frames, rhythm)
     track = np.stack([np.asarray(expr[name], dtype=np.float64) for name in ACTION_NAMES], axis=1)
     return (track[::-1] if label == 1 else track).astype(np.float32).copy()
+
+
+def speaker_traits(label: int, index: int, seed: int, config: SyntheticConfig | None = None) -> np.ndarray:
+    """float32 (3,): the clip's voice as a speaker-recognition model would see it -- log mean pitch, harmonic tilt,
+    harshness -- with nothing about intonation (the pitch glide of classes 2/3 is centred on the mean pitch)."""
+    cfg = config or SyntheticConfig()
+    _, _, voice = _nuisance(np.random.default_rng([seed, _PAIR_OF[label], index]), cfg.nuisance)
+    harsh = label == 5  # the 'anger' voice of _voice: lower and with slowly decaying harmonics
+    pitch = voice["pitch"] * (0.75 if harsh else 1.0)
+    tilt = 0.5 if harsh else voice["tilt"]
+    return np.array([math.log(pitch), tilt, float(harsh)], dtype=np.float32)
 
 
 def synthesize_clip(

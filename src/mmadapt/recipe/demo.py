@@ -134,7 +134,7 @@ def pretrain_backbones(audio: nn.Module, video: nn.Module, cfg: DemoConfig) -> d
     audio: spectrograms -> the speaker's voice (pitch level, harmonic tilt, harshness); no intonation.
     """
     from ..data import FbankConfig, audio_features
-    from ..data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, _nuisance, expression_track, synthesize_clip
+    from ..data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, expression_track, speaker_traits, synthesize_clip
 
     syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
     fb = FbankConfig(target_frames=cfg.audio_frames, num_mel_bins=cfg.mel_bins)
@@ -148,10 +148,7 @@ def pretrain_backbones(audio: nn.Module, video: nn.Module, cfg: DemoConfig) -> d
         frames.append(torch.from_numpy(clip[keep]).permute(0, 3, 1, 2).float() / 255.0)
         actions.append(torch.from_numpy(expression_track(label, k, seed, syn)[keep]))
         specs.append(audio_features(torch.from_numpy(wave), syn.sample_rate, fb))
-        voice = _nuisance(np.random.default_rng([seed, {0: 0, 1: 0, 2: 2, 3: 2}.get(label, label), k]), syn.nuisance)[2]
-        tilt = 0.5 if label == 5 else voice["tilt"]
-        pitch = voice["pitch"] * (0.75 if label == 5 else 1.0)
-        voices.append(torch.tensor([np.log(pitch), tilt, float(label == 5)], dtype=torch.float32))
+        voices.append(torch.from_numpy(speaker_traits(label, k, seed, syn)))
     return {
         "video_mse": _pretrain(video, torch.cat(frames), torch.cat(actions), cfg, "video"),
         "audio_mse": _pretrain(audio, torch.stack(specs), torch.stack(voices), cfg, "audio"),
