@@ -118,6 +118,14 @@ def test_print_config_shows_overrides_and_exits(workspace, capsys):
     assert shown["data"]["source"]["train"] == str(workspace.data.train_manifest.resolve())
 
 
+def test_missing_audio_flag_sets_the_policy_and_positional_overrides_win(workspace, capsys):
+    assert main(["train", "--config", str(workspace.config), "--missing-audio", "zeros", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["data"]["missing_audio"] == "zeros"
+    assert main(["train", "--config", str(workspace.config), "--missing-audio", "zeros",
+                 "data.missing_audio=error", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["data"]["missing_audio"] == "error"
+
+
 def test_kfold_runs_every_fold_with_the_fold_placeholder(workspace, tmp_path, capsys):
     for fold in (1, 2):  # fold files beside the data, so the manifests' relative clip paths still resolve
         for split, src in (("train", workspace.data.train_manifest), ("test", workspace.data.test_manifest)):

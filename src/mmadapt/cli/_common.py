@@ -33,6 +33,18 @@ def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, ex
         help=f"experiment overrides, dotted for nested keys, given together (e.g. {examples}); "
         "`mmadapt train --print-config` lists every key",
     )
+    p.add_argument(
+        "--missing-audio",
+        choices=("error", "zeros"),
+        default=None,
+        help="a clip without audio: 'error', or 'zeros' = silent features as the official MAFW code does (counted in "
+        "the run summary); shorthand for data.missing_audio=...; default: the config's value",
+    )
+
+
+def flag_overrides(args: argparse.Namespace) -> list[str]:
+    """Dedicated flags as ``key=value`` overrides, placed before the positional ones (which win)."""
+    return [f"data.missing_audio={args.missing_audio}"] if getattr(args, "missing_audio", None) else []
 
 
 def add_device_argument(p: argparse.ArgumentParser) -> None:

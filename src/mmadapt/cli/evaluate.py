@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ._common import add_adapter_argument, add_device_argument, add_experiment_arguments
+from ._common import add_adapter_argument, add_device_argument, add_experiment_arguments, flag_overrides
 
 HELP = "evaluate a trained adapter: UAR / WAR / confusion matrix"
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..recipe.experiment import build_dataset
     from ._common import experiment_for_adapter, label_names, load_trained_model, resolve_device
 
-    adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, args.overrides)
+    adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
     kind = "manifest" if args.manifest is not None else "annotations"
     data_file: Path = args.manifest if args.manifest is not None else args.annotations
     source = dataclasses.replace(cfg.data.source, kind=kind)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MMAdaptError
-from ._common import ADAPTER_SUBDIR, EXPERIMENT_FILE, add_experiment_arguments, load_experiment
+from ._common import ADAPTER_SUBDIR, EXPERIMENT_FILE, add_experiment_arguments, flag_overrides, load_experiment
 
 if TYPE_CHECKING:
     from ..recipe import TrainConfig
@@ -61,7 +61,7 @@ def _is_main_process() -> bool:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    cfg = load_experiment(args.config, args.overrides)
+    cfg = load_experiment(args.config, [*flag_overrides(args), *args.overrides])
     if args.out is not None:
         cfg = dataclasses.replace(cfg, train=_replace_train(cfg.train, out_dir=str(args.out)))
     if args.resume is not None:
