@@ -46,7 +46,7 @@ from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, flo
 from benchmarks.envinfo import SCHEMA, collect_env, default_peak_tflops, write_json  # noqa: E402
 from benchmarks.flops import FlopBreakdown, model_flops  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
-from benchmarks.timing import StepTimer, measure  # noqa: E402
+from benchmarks.timing import StepTimer, measure, with_threads  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -347,13 +347,7 @@ def format_table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING, format="%(message)s")
-    threads = torch.get_num_threads()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        return _run(args)
-    finally:
-        torch.set_num_threads(threads)
+    return with_threads(args.threads, lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:

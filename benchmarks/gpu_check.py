@@ -51,6 +51,7 @@ from benchmarks import bench_model  # noqa: E402
 from benchmarks.baselines import NaiveMMADFER, cross_entropy  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
+from benchmarks.timing import with_threads  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -230,13 +231,7 @@ def _run_isolated(argv: list[str], timeout: float) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    threads = torch.get_num_threads()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        return _run(args)
-    finally:
-        torch.set_num_threads(threads)
+    return with_threads(args.threads, lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:

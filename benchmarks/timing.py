@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -22,8 +23,20 @@ try:
 except ImportError:  # the GPU machine may lack it; CPU memory falls back to ru_maxrss
     psutil = None
 
+T = TypeVar("T")
 Step = Callable[[], None]
 MIB = 2**20
+
+
+def with_threads(threads: int | None, fn: Callable[[], T]) -> T:
+    """Run ``fn`` with ``threads`` torch threads (None: leave them), restoring the previous count after."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
