@@ -289,8 +289,6 @@ def find_max_batch(args: argparse.Namespace, size: int, device: torch.device) ->
         model.set_grad_checkpointing(ckpt)
         lo, hi = search_max_batch(fits, args.max_batch_limit)
         out["checkpointing" if ckpt else "no_checkpointing"] = {"largest_fit": lo, "smallest_oom": hi}
-    del model, opt
-    _free(device)
     return out
 
 

@@ -7,14 +7,17 @@ benchmark runs in its own process under a timeout so a slow compilation cannot e
    and adapter gradients against the CPU fp32 run (TF32 off; logits within 1e-4, gradients within 1e-3 of their
    largest magnitude), CUDA bf16 autocast logits within ``BF16_TOL`` of the largest CPU logit, the naive loop
    against the model on CUDA (1e-4), and the train step's loss decreasing over a few steps.
-2. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive, no-fusion.
-3. ``sizes``        -- 112 and 224 px, eager bf16 (ours, floor, naive, no-fusion).
-4. ``max_batch``    -- the largest train-step batch with and without activation checkpointing.
-5. ``compiled``     -- ``torch.compile`` (ours and floor; the naive loop stays eager).
-6. ``checkpointing``-- train step throughput with checkpointing (ours, floor).
-7. ``fp32``         -- 160 px eager fp32 (ours, floor, naive) at half the batch.
-8. ``cudagraphs``   -- ``torch.compile(mode="reduce-overhead")`` (CUDA graphs), ours.
-9. ``patch_conv``   -- micro-benchmark of the video patch convolution, NCHW vs channels-last input.
+2. ``peak``         -- the card's measured bf16 matrix-product rate (8192^3, median of 10), the MFU reference that
+   the issue's "800 TFLOP/s" stands for (the benchmark tables use the datasheet's dense peak).
+3. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive, no-fusion.
+4. ``profile``      -- ``profile_step.py``: device time per operator family, ours vs the floor (eager bf16 train).
+5. ``sizes``        -- 112 and 224 px, eager bf16 (ours, floor, naive, no-fusion).
+6. ``max_batch``    -- the largest train-step batch with and without activation checkpointing.
+7. ``compiled``     -- ``torch.compile`` (ours and floor; the naive loop stays eager).
+8. ``checkpointing``-- train step throughput with checkpointing (ours, floor).
+9. ``fp32``         -- 160 px eager fp32 (ours, floor, naive) at half the batch.
+10. ``cudagraphs``   -- ``torch.compile(mode="reduce-overhead")`` (CUDA graphs), ours.
+11. ``patch_conv``   -- micro-benchmark of the video patch convolution, NCHW vs channels-last input.
 
 Each isolated stage is killed after ``STAGE_TIMEOUT_FACTOR`` times its estimate, so one slow compilation leaves
 time for the stages after it.
@@ -50,7 +53,7 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
-from benchmarks import bench_model  # noqa: E402
+from benchmarks import bench_model, profile_step  # noqa: E402
 from benchmarks.baselines import NaiveMMADFER, cross_entropy  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
@@ -174,24 +177,36 @@ def _loss_decreases(model, video, audio, labels, steps: int = 5) -> bool:
 
 
 # ---- stages 2-9 --------------------------------------------------------------------------------------------------
+OTHER_SCRIPTS = {"profile": profile_step}
+"""Stages run by another script than ``bench_model`` (their argv follows that script's options)."""
+
+
 def _bench_argv(args: argparse.Namespace, name: str, extra: list[str]) -> list[str]:
-    common = ["--device", args.device, "--frames", str(args.frames), "--iters", str(args.iters), "--quiet"]
-    if args.smoke:
-        common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--iters", "1", "--warmup", "1",
-                  "--batch", "2", "--quiet"]
+    if name in OTHER_SCRIPTS:
+        common = ["--device", args.device, "--frames", str(args.frames), "--quiet"]
+        if args.smoke:
+            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--steps", "1", "--batch", "2",
+                      "--quiet"]
+    else:
+        common = ["--device", args.device, "--frames", str(args.frames), "--iters", str(args.iters), "--quiet"]
+        if args.smoke:
+            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--iters", "1", "--warmup",
+                      "1", "--batch", "2", "--quiet"]
     if args.threads:
         common += ["--threads", str(args.threads)]
     return [*common, *extra, "--out", str(args.out / f"{name}.json")]
 
 
 def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]:
-    """(name, estimated seconds on an H100, bench_model argv) of the benchmark stages, in priority order."""
+    """(name, estimated seconds on an H100, argv) of the benchmark stages, in priority order; the argv goes to
+    ``bench_model`` except for the stages named in ``OTHER_SCRIPTS``."""
     size = "32" if args.smoke else str(args.size)
     batch = [] if args.smoke else ["--batch", str(args.batch)]
     half = [] if args.smoke else ["--batch", str(max(1, args.batch // 2))]
     other_sizes = ["32"] if args.smoke else ["112", "224"]
     return [
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
+        ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
         ("sizes", 50, ["--dtype", "bf16", "--sizes", *other_sizes, *batch]),
         ("max_batch", 90, ["--dtype", "bf16", "--sizes", size, "--mode", "train", "--variants", "ours",
                            "--iters", "1", "--warmup", "1", "--batch", "2", "--find-max-batch"]),
@@ -203,6 +218,20 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
         ("cudagraphs", 150, ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--compile-mode",
                              "reduce-overhead", "--variants", "ours", "--warmup", "3"]),
     ]
+
+
+def matmul_peak(device: torch.device, smoke: bool = False, n: int = 8192, iters: int = 10) -> dict[str, Any]:
+    """Median TFLOP/s of an n x n x n bf16 (CPU: fp32) matrix product on random data, after three warm-ups."""
+    n = 256 if smoke else n
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    g = torch.Generator(device=device).manual_seed(0)
+    a, b = (torch.randn(n, n, generator=g, device=device, dtype=dtype) for _ in range(2))
+    timer = bench_model.StepTimer(device)
+    for _ in range(3):
+        a @ b
+    times = sorted(timer.time(lambda: a @ b)[0] for _ in range(iters))
+    ms = times[len(times) // 2]
+    return {"n": n, "dtype": str(dtype).removeprefix("torch."), "median_ms": ms, "tflops": 2 * n**3 / (ms / 1e3) / 1e12}
 
 
 def patch_conv(device: torch.device, spec: str, size: int, frames: int, batch: int, iters: int) -> dict[str, Any]:
@@ -225,8 +254,8 @@ def patch_conv(device: torch.device, spec: str, size: int, frames: int, batch: i
     return out
 
 
-def _run_isolated(argv: list[str], timeout: float) -> None:
-    cmd = [sys.executable, str(Path(bench_model.__file__)), *argv]
+def _run_isolated(script, argv: list[str], timeout: float) -> None:
+    cmd = [sys.executable, str(Path(script.__file__)), *argv]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(cmd, timeout=timeout, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     if proc.returncode != 0:
@@ -272,17 +301,20 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         write_json(args.out / "summary.json", summary)
 
     run("correctness", 30, lambda left: correctness(device))
+    run("peak", 10, lambda left: matmul_peak(device, smoke=args.smoke))
     for name, estimate, extra in _stage_specs(args):
         cuda_only = name in ("max_batch", "cudagraphs", "compiled")
         if device.type != "cuda" and cuda_only:
             summary["stages"][name] = {"status": "skipped", "reason": "needs CUDA"}
             continue
         argv_ = _bench_argv(args, name, extra)
+        script = OTHER_SCRIPTS.get(name, bench_model)
         if isolate:
             cap = STAGE_TIMEOUT_FACTOR * estimate
-            run(name, estimate, lambda left, a=argv_, cap=cap: _run_isolated(a, timeout=max(10.0, min(cap, left - 5))))
+            run(name, estimate, lambda left, a=argv_, cap=cap, sc=script: _run_isolated(
+                sc, a, timeout=max(10.0, min(cap, left - 5))))
         else:
-            run(name, estimate, lambda left, a=argv_: bench_model.main(a) and None)
+            run(name, estimate, lambda left, a=argv_, sc=script: sc.main(a) and None)
     if device.type == "cuda" or args.smoke:
         size, frames = (32, 2) if args.smoke else (args.size, args.frames)
         spec, batch, iters = ("tiny", 2, 3) if args.smoke else ("vitb", args.batch, 20)

@@ -114,9 +114,30 @@ def _check_section(rel: str, r: dict[str, Any]) -> list[str]:
             note = "; ".join(f"{k} {v['value']:.2e} ({'tol' if 'tol' in v else 'min'} {v.get('tol', v.get('min')):.0e})"
                              for k, v in res.items() if isinstance(v, dict))
             note += f"; loss decreases: {res['loss_decreases']}; passed: {res['passed']}"
+        elif name == "peak" and res:
+            note = f"{res['tflops']:.0f} TFLOP/s ({res['dtype']} {res['n']}^3 product, median {res['median_ms']:.2f} ms)"
         elif name == "patch_conv" and res:
             note = f"NCHW {res['nchw_ms']:.3f} ms, channels-last {res['channels_last_ms']:.3f} ms"
         lines.append(f"| {name} | {st['status']} | {st.get('seconds', 0):.0f} | {note.replace('|', '/')[:300]} |")
+    return lines + [""]
+
+
+def _profile_section(rel: str, r: dict[str, Any]) -> list[str]:
+    a = r["args"]
+    tot = r["total_ms"]
+    lines = [f"#### `{rel}` (profile_step)", "",
+             f"One eager train step, {a['dtype']}, batch {a['batch']} x {a['frames']} frames at {a['size']} px, "
+             f"{r['clock'].replace('_', ' ')} summed over operators, ms per step: ours {tot['ours']:.1f}, floor "
+             f"{tot['floor']:.1f}; torch {r['env'].get('torch', '?')}, {r['env']['date_utc']}.", "",
+             "| family | ours ms | floor ms | difference |", "|---|---:|---:|---:|"]
+    fams = r["families_ms"]
+    for fam in sorted(set(fams["ours"]) | set(fams["floor"]), key=lambda f: -fams["ours"].get(f, 0.0)):
+        o, f = fams["ours"].get(fam, 0.0), fams["floor"].get(fam, 0.0)
+        lines.append(f"| {fam} | {o:.2f} | {f:.2f} | {o - f:+.2f} |")
+    lines += ["", "Operators that differ most:", "", "| operator | ours ms | floor ms | difference |",
+              "|---|---:|---:|---:|"]
+    for row in r["top_ops_by_difference"][:12]:
+        lines.append(f"| `{row['op']}` | {row['ours_ms']:.2f} | {row['floor_ms']:.2f} | {row['difference_ms']:+.2f} |")
     return lines + [""]
 
 
@@ -149,7 +170,7 @@ def render(folder: Path) -> str:
     for path, r in results:
         rel = path.relative_to(folder).as_posix()
         kind = r.get("benchmark")
-        if kind in ("model", "gpu_check"):
+        if kind in ("model", "gpu_check", "profile"):
             env = r["env"]
             by_device[f"{env['device']}: {env['device_name']}"].append((kind, rel, r))
         elif kind == "data_pipeline":
@@ -158,7 +179,8 @@ def render(folder: Path) -> str:
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
         for kind, rel, r in sorted(by_device[device], key=lambda t: (t[0] != "gpu_check", t[1])):
-            lines += _check_section(rel, r) if kind == "gpu_check" else _model_section(rel, r)
+            section = {"gpu_check": _check_section, "profile": _profile_section}.get(kind, _model_section)
+            lines += section(rel, r)
     if data:
         lines += ["## Data pipeline (`benchmarks/bench_data.py`)", ""]
         for rel, r in data:

@@ -17,10 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_model, gpu_check, run_all  # noqa: E402
+from benchmarks import bench_model, gpu_check, profile_step, run_all  # noqa: E402
 from benchmarks.bench_model import _flops_for  # noqa: E402
 from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, floor_loss  # noqa: E402
 from benchmarks.envinfo import default_peak_tflops, write_json  # noqa: E402
+from benchmarks.report import render  # noqa: E402
 from benchmarks.flops import model_flops, vit_block_flops  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
 from benchmarks.timing import StepTimer, measure  # noqa: E402
@@ -216,11 +217,40 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert summary["passed"]
     stages = summary["stages"]
     assert stages["correctness"]["result"]["passed"]
-    assert all(stages[s]["status"] == "ok" for s in ("eager", "checkpointing", "sizes", "fp32", "patch_conv"))
+    ok = ("peak", "eager", "profile", "checkpointing", "sizes", "fp32", "patch_conv")
+    assert all(stages[s]["status"] == "ok" for s in ok), {s: stages[s].get("error") for s in ok}
     assert all(stages[s]["status"] == "skipped" for s in ("compiled", "max_batch", "cudagraphs"))
+    assert _positive_finite(stages["peak"]["result"]["tflops"])
     assert json.loads((tmp_path / "summary.json").read_text())["passed"]
     eager = json.loads((tmp_path / "eager.json").read_text())
     assert all(_positive_finite(r["clips_per_s"]) for r in eager["results"])
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    assert profile["total_ms"]["ours"] > 0 and profile["total_ms"]["floor"] > 0
+    text = render(tmp_path)
+    assert "(profile_step)" in text and "| peak | ok |" in text
+
+
+@pytest.mark.parametrize(
+    "op, fam",
+    [("aten::mm", "matmul"), ("aten::addmm", "matmul"), ("aten::convolution_backward", "matmul"),
+     ("aten::_scaled_dot_product_flash_attention_backward", "attention"), ("aten::native_layer_norm", "norm"),
+     ("aten::addcmul", "elementwise"), ("aten::gelu_backward", "elementwise"), ("aten::tanh", "elementwise"),
+     ("aten::_to_copy", "copy_cast"), ("aten::to", "copy_cast"), ("aten::sum", "reduction"),
+     ("aten::_fused_adamw_", "optimizer"), ("aten::stack", "other")],
+)
+def test_profile_families(op, fam):
+    assert profile_step.family(op) == fam
+
+
+def test_profile_step_difference_is_ours_minus_floor():
+    result = profile_step.main(["--device", "cpu", "--backbone", "tiny", "--size", "32", "--frames", "2", "--batch",
+                                "1", "--steps", "1", "--threads", "1", "--quiet", "--top", "5"])
+    rows = result["top_ops_by_difference"]
+    assert len(rows) == 5
+    assert all(r["difference_ms"] == pytest.approx(r["ours_ms"] - r["floor_ms"]) for r in rows)
+    assert abs(rows[0]["difference_ms"]) >= abs(rows[-1]["difference_ms"])
+    fams = result["families_ms"]
+    assert fams["ours"]["optimizer"] > 0 and "optimizer" not in fams["floor"]  # the floor steps no optimiser
 
 
 def test_run_all_smoke_renders_results_md(tmp_path):

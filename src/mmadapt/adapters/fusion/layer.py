@@ -58,6 +58,8 @@ class FusionBottleneck(nn.Module):
         v_in = (v_clip + a_mean.unsqueeze(1)).view_as(v_lo)  # broadcast over frames, no repeat_interleave
         v_mean = v_clip.mean(dim=1).mean(dim=1, keepdim=True)  # (n, 1, d): frames first, then tokens
         a_in = a_lo + v_mean
-        video = video + torch.tanh(self.video_gate) * self.video_up(v_in)
-        audio = audio + torch.tanh(self.audio_gate) * self.audio_up(a_in)
+        # one addcmul per stream: under bf16 autocast the residual stays fp32 while up() is bf16, and a separate
+        # gate multiply would write (and re-read) a full-width fp32 product first
+        video = torch.addcmul(video, self.video_up(v_in), torch.tanh(self.video_gate))
+        audio = torch.addcmul(audio, self.audio_up(a_in), torch.tanh(self.audio_gate))
         return audio, video
