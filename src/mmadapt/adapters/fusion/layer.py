@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .config import FusionConfig
+from .gate import gated_residual
 
 
 class _Down(nn.Sequential):
@@ -58,8 +59,6 @@ class FusionBottleneck(nn.Module):
         v_in = (v_clip + a_mean.unsqueeze(1)).view_as(v_lo)  # broadcast over frames, no repeat_interleave
         v_mean = v_clip.mean(dim=1).mean(dim=1, keepdim=True)  # (n, 1, d): frames first, then tokens
         a_in = a_lo + v_mean
-        # one addcmul per stream: under bf16 autocast the residual stays fp32 while up() is bf16, and a separate
-        # gate multiply would write (and re-read) a full-width fp32 product first
-        video = torch.addcmul(video, self.video_up(v_in), torch.tanh(self.video_gate))
-        audio = torch.addcmul(audio, self.audio_up(a_in), torch.tanh(self.audio_gate))
+        video = gated_residual(video, self.video_up(v_in), self.video_gate)
+        audio = gated_residual(audio, self.audio_up(a_in), self.audio_gate)
         return audio, video

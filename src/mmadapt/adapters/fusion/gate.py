@@ -1,0 +1,49 @@
+"""The gated residual ``x + tanh(gate) * h`` of the fusion bottleneck, with a leaner eager backward.
+
+Why a hand-written backward: under bf16 autocast the residual stream ``x`` is fp32 (the positional tables are fp32
+parameters) while ``h`` (the up-projection's GELU output) is bf16. Autograd's own backward of ``x + t * h`` then
+writes two full-width fp32 products (``grad * t`` and ``grad * h``), casts the first to bf16 and reduces the second
+to the one-element gate gradient: on an H100 that glue cost as much as all the fusion's matrix products
+(``benchmarks/profile_step.py``). Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one
+product in that dtype and the gate gradient is one dot product (fp32 accumulation) that never materialises
+``grad * h``. With fp32 everywhere (no autocast) the arithmetic is the plain one.
+
+Under ``torch.compile`` the plain expression is used: the compiler fuses it on its own.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class _GatedResidual(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        t = torch.tanh(gate)
+        ctx.save_for_backward(h, t)
+        ctx.x_dtype = x.dtype
+        return torch.addcmul(x, h, t)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h, t = ctx.saved_tensors
+        need_x, need_h, need_gate = ctx.needs_input_grad
+        g = grad.to(h.dtype)  # one cast, shared by both products below
+        grad_h = g * t.to(h.dtype) if need_h else None
+        grad_gate = None
+        if need_gate:  # sum(grad * h) as one dot product (fp32 accumulation), without the product tensor
+            grad_t = torch.dot(g.reshape(-1), h.reshape(-1)).to(t.dtype)
+            grad_gate = (grad_t * (1 - t * t)).reshape(t.shape)
+        return grad.to(ctx.x_dtype) if need_x else None, grad_h, grad_gate
+
+
+def gated_residual(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """``x + tanh(gate) * h`` for a one-element ``gate`` and ``h`` of ``x``'s shape (the forward is the same
+    ``addcmul`` on every path, so training and inference see identical numbers)."""
+    if h.shape != x.shape or gate.numel() != 1:
+        raise ValueError(f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
+                         f"element, got {tuple(gate.shape)}")
+    if torch.compiler.is_compiling() or not torch.is_grad_enabled():
+        return torch.addcmul(x, h, torch.tanh(gate))
+    return _GatedResidual.apply(x, h, gate)

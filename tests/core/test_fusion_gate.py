@@ -1,0 +1,82 @@
+"""The fusion's gated residual: its hand-written backward equals autograd's on the plain expression."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmadapt.adapters.fusion.gate import gated_residual
+
+
+def _plain(x, h, gate):
+    return x + torch.tanh(gate) * h
+
+
+def _grads(fn, x, h, gate, weight):
+    leaves = [t.detach().clone().requires_grad_() for t in (x, h, gate)]
+    (fn(*leaves) * weight).sum().backward()
+    return [t.grad for t in leaves]
+
+
+def test_gradcheck_float64():
+    g = torch.Generator().manual_seed(0)
+    x, h = torch.randn(2, 3, 4, generator=g, dtype=torch.float64), torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
+    gate = torch.tensor([0.3], dtype=torch.float64)
+    inputs = tuple(t.requires_grad_() for t in (x, h, gate))
+    assert torch.autograd.gradcheck(gated_residual, inputs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    gate=st.floats(-3, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_matches_autograd_in_fp32(shape, gate, seed):
+    g = torch.Generator().manual_seed(seed)
+    x, h, w = (torch.randn(*shape, generator=g) for _ in range(3))
+    gate_t = torch.tensor([gate])
+    out = gated_residual(x.requires_grad_(), h, gate_t)
+    torch.testing.assert_close(out, _plain(x, h, gate_t), rtol=1e-6, atol=1e-6)
+    for ours, ref in zip(_grads(gated_residual, x, h, gate_t, w), _grads(_plain, x, h, gate_t, w)):
+        torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_mixed_dtypes_as_under_autocast():
+    """fp32 residual, bf16 h (the up-projection under bf16 autocast), fp32 gate: gradients come back in each
+    input's dtype and agree with an fp64 computation to bf16 precision."""
+    g = torch.Generator().manual_seed(1)
+    x, w = torch.randn(4, 7, 16, generator=g), torch.randn(4, 7, 16, generator=g)
+    h = torch.randn(4, 7, 16, generator=g).bfloat16()
+    gate = torch.tensor([0.4])
+    gx, gh, gg = _grads(gated_residual, x, h, gate, w)
+    rx, rh, rg = _grads(_plain, x.double(), h.double(), gate.double(), w.double())
+    assert (gx.dtype, gh.dtype, gg.dtype) == (torch.float32, torch.bfloat16, torch.float32)
+    torch.testing.assert_close(gx.double(), rx)
+    torch.testing.assert_close(gh.double(), rh, rtol=1e-2, atol=1e-2)
+    torch.testing.assert_close(gg.double(), rg, rtol=2e-2, atol=1e-2)
+
+
+def test_zero_gate_is_the_identity_and_still_learns():
+    x, h = torch.randn(3, 5), torch.randn(3, 5)
+    gate = torch.zeros(1, requires_grad=True)
+    out = gated_residual(x, h, gate)
+    assert torch.equal(out, x)
+    out.sum().backward()
+    assert gate.grad.item() == pytest.approx(h.sum().item(), rel=1e-5)  # d tanh(0) = 1
+
+
+def test_frozen_inputs_get_no_gradient():
+    x, h = torch.randn(3, 5, requires_grad=True), torch.randn(3, 5)
+    gate = torch.tensor([0.2])
+    gated_residual(x, h, gate).sum().backward()
+    assert torch.equal(x.grad, torch.ones(3, 5))
+
+
+def test_rejects_broadcasting_inputs():
+    with pytest.raises(ValueError, match="must match x"):
+        gated_residual(torch.randn(3, 5), torch.randn(1, 5), torch.zeros(1))
+    with pytest.raises(ValueError, match="one element"):
+        gated_residual(torch.randn(3, 5), torch.randn(3, 5), torch.zeros(2))
