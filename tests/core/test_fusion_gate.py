@@ -80,3 +80,16 @@ def test_rejects_broadcasting_inputs():
         gated_residual(torch.randn(3, 5), torch.randn(1, 5), torch.zeros(1))
     with pytest.raises(ValueError, match="one element"):
         gated_residual(torch.randn(3, 5), torch.randn(3, 5), torch.zeros(2))
+
+
+def test_sum_of_products_dot_and_fallback_agree(monkeypatch):
+    from mmadapt.adapters.fusion import gate
+
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.randn(1000, generator=g).bfloat16(), torch.randn(1000, generator=g).bfloat16()
+    ref = (a.double() * b.double()).sum().item()
+    dot = gate._sum_of_products(a, b)
+    assert dot.item() == torch.dot(a, b).item() and dot.item() == pytest.approx(ref, rel=1e-2)
+    monkeypatch.setattr(gate, "_DOT_LIMIT", 10)  # too long for the BLAS path: product, then fp32 sum
+    fallback = gate._sum_of_products(a, b)
+    assert fallback.dtype == torch.float32 and fallback.item() == pytest.approx(ref, rel=1e-2)

@@ -6,7 +6,7 @@ writes two full-width fp32 products (``grad * t`` and ``grad * h``), casts the f
 to the one-element gate gradient: on an H100 that glue cost as much as all the fusion's matrix products
 (``benchmarks/profile_step.py``). Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one
 product in that dtype and the gate gradient is one dot product (fp32 accumulation) that never materialises
-``grad * h``. With fp32 everywhere (no autocast) the arithmetic is the plain one.
+``grad * h``. Measured so far: correctness (tests); the H100 profile that motivated it was taken before it. With fp32 everywhere (no autocast) the arithmetic is the plain one.
 
 Under ``torch.compile`` the plain expression is used: the compiler fuses it on its own.
 """
@@ -14,6 +14,19 @@ Under ``torch.compile`` the plain expression is used: the compiler fuses it on i
 from __future__ import annotations
 
 import torch
+
+
+_DOT_LIMIT = 2**31 - 1
+"""cuBLAS takes the vector length as a 32-bit int."""
+
+
+def _sum_of_products(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum(a * b) of two flat vectors: a BLAS dot product (fp32 accumulation, no product tensor) where the backend
+    has one for the dtype (CPU; CUDA, whose cuBLAS dot takes bf16/fp16; not ROCm), else product then fp32 sum."""
+    blas_dot = a.device.type == "cpu" or (a.device.type == "cuda" and torch.version.hip is None)
+    if blas_dot and a.numel() <= _DOT_LIMIT:
+        return torch.dot(a, b)
+    return torch.sum(a * b, dtype=torch.float32)
 
 
 class _GatedResidual(torch.autograd.Function):
@@ -32,8 +45,8 @@ class _GatedResidual(torch.autograd.Function):
         g = grad.to(h.dtype)  # one cast, shared by both products below
         grad_h = g * t.to(h.dtype) if need_h else None
         grad_gate = None
-        if need_gate:  # sum(grad * h) as one dot product (fp32 accumulation), without the product tensor
-            grad_t = torch.dot(g.reshape(-1), h.reshape(-1)).to(t.dtype)
+        if need_gate:
+            grad_t = _sum_of_products(g.reshape(-1), h.reshape(-1)).to(t.dtype)
             grad_gate = (grad_t * (1 - t * t)).reshape(t.shape)
         return grad.to(ctx.x_dtype) if need_x else None, grad_h, grad_gate
 
