@@ -11,6 +11,7 @@ benchmark runs in its own process under a timeout so a slow compilation cannot e
    the issue's "800 TFLOP/s" stands for (the benchmark tables use the datasheet's dense peak).
 3. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive, no-fusion.
 4. ``profile``      -- ``profile_step.py``: device time per operator family, ours vs the floor (eager bf16 train).
+   ``gate``         -- ``bench_gate.py``: the fusion's gated residual (hand-written backward) against autograd.
 5. ``sizes``        -- 112 and 224 px, eager bf16 (ours, floor, naive, no-fusion).
 6. ``max_batch``    -- the largest train-step batch with and without activation checkpointing.
 7. ``compiled``     -- ``torch.compile`` (ours and floor; the naive loop stays eager).
@@ -53,7 +54,7 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
-from benchmarks import bench_model, profile_step  # noqa: E402
+from benchmarks import bench_gate, bench_model, profile_step  # noqa: E402
 from benchmarks.baselines import NaiveMMADFER, cross_entropy  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
@@ -177,7 +178,7 @@ def _loss_decreases(model, video, audio, labels, steps: int = 5) -> bool:
 
 
 # ---- stages 2-9 --------------------------------------------------------------------------------------------------
-OTHER_SCRIPTS = {"profile": profile_step}
+OTHER_SCRIPTS = {"profile": profile_step, "gate": bench_gate}
 """Stages run by another script than ``bench_model`` (their argv follows that script's options)."""
 
 
@@ -185,7 +186,8 @@ def _bench_argv(args: argparse.Namespace, name: str, extra: list[str]) -> list[s
     if name in OTHER_SCRIPTS:
         common = ["--device", args.device, "--frames", str(args.frames), "--quiet"]
         if args.smoke:
-            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--steps", "1", "--batch", "2",
+            rounds = ["--steps", "1"] if name == "profile" else ["--iters", "2"]
+            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", *rounds, "--batch", "2",
                       "--quiet"]
     else:
         common = ["--device", args.device, "--frames", str(args.frames), "--iters", str(args.iters), "--quiet"]
@@ -207,6 +209,7 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
     return [
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
         ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
+        ("gate", 15, ["--dtype", "bf16", "--size", size, *batch]),
         ("sizes", 50, ["--dtype", "bf16", "--sizes", *other_sizes, *batch]),
         ("max_batch", 90, ["--dtype", "bf16", "--sizes", size, "--mode", "train", "--variants", "ours",
                            "--iters", "1", "--warmup", "1", "--batch", "2", "--find-max-batch"]),

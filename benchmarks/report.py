@@ -141,6 +141,15 @@ def _profile_section(rel: str, r: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _gate_section(rel: str, r: dict[str, Any]) -> list[str]:
+    ms = r["median_ms"]
+    return [f"#### `{rel}` (bench_gate)", "",
+            f"Gated residual forward + backward, x fp32, h {r['args']['dtype']} {tuple(r['shape'])}, median over "
+            f"{r['args']['iters']} rounds ({r['clock'].replace('_', ' ')} clock): autograd on the plain expression "
+            f"{ms['plain']:.3f} ms, `adapters/fusion/gate.py` {ms['gate']:.3f} ms (x{r['speedup']:.2f}); "
+            f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
+
+
 def _data_section(rel: str, r: dict[str, Any]) -> list[str]:
     keys = [k for k in r if k not in ("benchmark", "device")]
     lines = [f"#### `{rel}`", "", "| field | value |", "|---|---|"]
@@ -170,7 +179,7 @@ def render(folder: Path) -> str:
     for path, r in results:
         rel = path.relative_to(folder).as_posix()
         kind = r.get("benchmark")
-        if kind in ("model", "gpu_check", "profile"):
+        if kind in ("model", "gpu_check", "profile", "gate"):
             env = r["env"]
             by_device[f"{env['device']}: {env['device_name']}"].append((kind, rel, r))
         elif kind == "data_pipeline":
@@ -179,7 +188,8 @@ def render(folder: Path) -> str:
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
         for kind, rel, r in sorted(by_device[device], key=lambda t: (t[0] != "gpu_check", t[1])):
-            section = {"gpu_check": _check_section, "profile": _profile_section}.get(kind, _model_section)
+            section = {"gpu_check": _check_section, "profile": _profile_section, "gate": _gate_section}.get(
+                kind, _model_section)
             lines += section(rel, r)
     if data:
         lines += ["## Data pipeline (`benchmarks/bench_data.py`)", ""]

@@ -217,7 +217,7 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert summary["passed"]
     stages = summary["stages"]
     assert stages["correctness"]["result"]["passed"]
-    ok = ("peak", "eager", "profile", "checkpointing", "sizes", "fp32", "patch_conv")
+    ok = ("peak", "eager", "profile", "gate", "checkpointing", "sizes", "fp32", "patch_conv")
     assert all(stages[s]["status"] == "ok" for s in ok), {s: stages[s].get("error") for s in ok}
     assert all(stages[s]["status"] == "skipped" for s in ("compiled", "max_batch", "cudagraphs"))
     assert _positive_finite(stages["peak"]["result"]["tflops"])
@@ -227,7 +227,7 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     profile = json.loads((tmp_path / "profile.json").read_text())
     assert profile["total_ms"]["ours"] > 0 and profile["total_ms"]["floor"] > 0
     text = render(tmp_path)
-    assert "(profile_step)" in text and "| peak | ok |" in text
+    assert "(profile_step)" in text and "(bench_gate)" in text and "| peak | ok |" in text
 
 
 @pytest.mark.parametrize(

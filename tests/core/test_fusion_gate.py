@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmadapt.adapters.fusion.gate import gated_residual
+from mmadapt.adapters.fusion.gate import _GatedResidual, gated_residual
 
 
 def _plain(x, h, gate):
@@ -40,18 +40,22 @@ def test_matches_autograd_in_fp32(shape, gate, seed):
     gate_t = torch.tensor([gate])
     out = gated_residual(x.requires_grad_(), h, gate_t)
     torch.testing.assert_close(out, _plain(x, h, gate_t), rtol=1e-6, atol=1e-6)
-    for ours, ref in zip(_grads(gated_residual, x, h, gate_t, w), _grads(_plain, x, h, gate_t, w)):
-        torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    ref = _grads(_plain, x, h, gate_t, w)
+    for fn in (gated_residual, _GatedResidual.apply):
+        for ours, expected in zip(_grads(fn, x, h, gate_t, w), ref):
+            torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_mixed_dtypes_as_under_autocast():
+@pytest.mark.parametrize("fn", [gated_residual, _GatedResidual.apply], ids=["dispatch", "hand_written_backward"])
+def test_mixed_dtypes_as_under_autocast(fn):
     """fp32 residual, bf16 h (the up-projection under bf16 autocast), fp32 gate: gradients come back in each
-    input's dtype and agree with an fp64 computation to bf16 precision."""
+    input's dtype and agree with an fp64 computation to bf16 precision (the CPU dispatch keeps autograd for this
+    case; CUDA takes the hand-written backward, checked here directly)."""
     g = torch.Generator().manual_seed(1)
     x, w = torch.randn(4, 7, 16, generator=g), torch.randn(4, 7, 16, generator=g)
     h = torch.randn(4, 7, 16, generator=g).bfloat16()
     gate = torch.tensor([0.4])
-    gx, gh, gg = _grads(gated_residual, x, h, gate, w)
+    gx, gh, gg = _grads(fn, x, h, gate, w)
     rx, rh, rg = _grads(_plain, x.double(), h.double(), gate.double(), w.double())
     assert (gx.dtype, gh.dtype, gg.dtype) == (torch.float32, torch.bfloat16, torch.float32)
     torch.testing.assert_close(gx.double(), rx)
@@ -93,3 +97,11 @@ def test_sum_of_products_dot_and_fallback_agree(monkeypatch):
     monkeypatch.setattr(gate, "_DOT_LIMIT", 10)  # too long for the BLAS path: product, then fp32 sum
     fallback = gate._sum_of_products(a, b)
     assert fallback.dtype == torch.float32 and fallback.item() == pytest.approx(ref, rel=1e-2)
+
+
+def test_dispatch_picks_the_measured_path():
+    x, gate = torch.randn(3, 5, requires_grad=True), torch.zeros(1, requires_grad=True)
+    assert gated_residual(x, torch.randn(3, 5), gate).grad_fn.name() == "_GatedResidualBackward"
+    assert gated_residual(x, torch.randn(3, 5).bfloat16(), gate).grad_fn.name() == "AddcmulBackward0"  # CPU, mixed
+    with torch.no_grad():
+        assert gated_residual(x, torch.randn(3, 5), gate).grad_fn is None

@@ -1,14 +1,17 @@
 """The gated residual ``x + tanh(gate) * h`` of the fusion bottleneck, with a leaner eager backward.
 
-Why a hand-written backward: under bf16 autocast the residual stream ``x`` is fp32 (the positional tables are fp32
-parameters) while ``h`` (the up-projection's GELU output) is bf16. Autograd's own backward of ``x + t * h`` then
-writes two full-width fp32 products (``grad * t`` and ``grad * h``), casts the first to bf16 and reduces the second
-to the one-element gate gradient: on an H100 that glue cost as much as all the fusion's matrix products
-(``benchmarks/profile_step.py``). Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one
-product in that dtype and the gate gradient is one dot product (fp32 accumulation) that never materialises
-``grad * h``. Measured so far: correctness (tests); the H100 profile that motivated it was taken before it. With fp32 everywhere (no autocast) the arithmetic is the plain one.
+Why: under bf16 autocast the residual stream ``x`` is fp32 (the positional tables are fp32 parameters) while ``h``
+(the up-projection's GELU output) is bf16. Autograd's backward of ``x + t * h`` writes two full-width fp32 products
+(``grad * t``, ``grad * h``), casts the first to bf16 and reduces the second to the one-element gate gradient; in
+the H100 profile (``benchmarks/profile_step.py``) those products and sums cost more than all of the fusion's
+matrix products. Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one product in that
+dtype and the gate gradient is one dot product (fp32 accumulation) that never materialises ``grad * h``; with
+one dtype throughout it is the same arithmetic.
 
-Under ``torch.compile`` the plain expression is used: the compiler fuses it on its own.
+Measured (``benchmarks/bench_gate.py``, RESULTS.md): 1.7x faster than autograd on the development CPU in fp32 (one
+fused block at 112 px); with a bf16 ``h`` on the CPU it was slower (0.73x), so that case keeps autograd. Its GPU
+timing is ``gpu_check.py``'s ``gate`` stage (not run yet). Under ``torch.compile`` the plain expression is used:
+the compiler fuses it on its own.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def gated_residual(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torc
     if h.shape != x.shape or gate.numel() != 1:
         raise ValueError(f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
                          f"element, got {tuple(gate.shape)}")
-    if torch.compiler.is_compiling() or not torch.is_grad_enabled():
+    cpu_mixed = x.device.type == "cpu" and h.dtype != x.dtype  # CPU bf16 element-wise kernels are slow (bench_gate)
+    if torch.compiler.is_compiling() or not torch.is_grad_enabled() or cpu_mixed:
         return torch.addcmul(x, h, torch.tanh(gate))
     return _GatedResidual.apply(x, h, gate)
