@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmadapt.cli import main
-from mmadapt.recipe.demo import DemoConfig, demo_model_config, make_backbones, run_demo
+from mmadapt.recipe.demo import DemoConfig, demo_model_config, make_backbones, run_demo, run_seed_sweep
 
 TINY = dict(n_per_class=4, img_size=32, num_frames=4, audio_frames=64, width=32, depth=2, heads=2,
             pretrain_clips=8, pretrain_steps=3, epochs=1, batch_size=4)
@@ -45,3 +45,36 @@ def test_demo_cli_help_and_bad_config(capsys):
     assert "--ablations" in capsys.readouterr().out
     with pytest.raises(Exception, match="n_per_class"):
         DemoConfig(n_per_class=1)
+
+
+def test_seed_sweep_aggregates_each_seed(tmp_path):
+    cfg = DemoConfig(out_dir=str(tmp_path), presets=("mma-dfer", "mma-dfer-no-temporal"), **TINY)
+    sweep = run_seed_sweep(cfg, [0, 1], progress=False)
+    assert set(sweep.runs) == {0, 1}
+    for preset in cfg.presets:
+        uars = [sweep.runs[s].metrics[preset]["uar"] for s in (0, 1)]
+        row = sweep.summary[preset]
+        assert row["uar"] == uars
+        assert row["uar_mean"] == pytest.approx(sum(uars) / 2)
+        assert row["uar_std"] == pytest.approx(abs(uars[0] - uars[1]) / 2**0.5)  # sample std of two values
+    for seed in (0, 1):  # each seed is a whole demo of its own: own data folder and results
+        saved = json.loads((tmp_path / f"seed_{seed}" / "demo_results.json").read_text())
+        assert saved["config"]["seed"] == seed
+    assert json.loads((tmp_path / "seed_sweep.json").read_text())["summary"] == sweep.summary
+    with pytest.raises(Exception, match="distinct seeds"):
+        run_seed_sweep(cfg, [1, 1])
+
+
+def test_demo_cli_seeds_prints_mean_and_std(tmp_path, capsys, monkeypatch):
+    from mmadapt.recipe import demo as demo_module
+
+    default = demo_module.DemoConfig
+    # the CLI builds the demo's default sizes; shrink them (its own flags still win)
+    monkeypatch.setattr(demo_module, "DemoConfig", lambda **kw: default(**{**TINY, **kw}))
+    assert main(["demo", "--out", str(tmp_path), "--seeds", "3", "4", "--epochs", "1", "--n-per-class", "4",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "UAR mean" in out and "mma-dfer" in out
+    saved = json.loads((tmp_path / "seed_sweep.json").read_text())
+    assert saved["seeds"] == [3, 4] and set(saved["summary"]) == {"mma-dfer"}
+    assert f"{saved['summary']['mma-dfer']['uar_mean']:9.3f}" in out

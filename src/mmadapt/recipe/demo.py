@@ -247,6 +247,40 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     return result
 
 
+@dataclass
+class SeedSweep:
+    """Per-preset UAR/WAR over several demo seeds (each seed: its own data, pretraining and training)."""
+
+    seeds: list[int]
+    runs: dict[int, DemoResult]
+    summary: dict[str, dict[str, Any]]  # preset -> {"uar": [...], "uar_mean", "uar_std", "war": [...], ...}
+
+
+def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> SeedSweep:
+    """``run_demo`` once per seed under ``<out_dir>/seed_<k>``, then mean and standard deviation per preset.
+
+    Why: on a 72-clip test split one run's UAR moves by several points with the seed (whether a run learns a hard
+    pair at all), so comparisons between ablations need several seeds.
+    """
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"run_seed_sweep needs distinct seeds, got {seeds}")
+    runs: dict[int, DemoResult] = {}
+    for seed in seeds:
+        sub = DemoConfig(**{**asdict(cfg), "seed": seed, "out_dir": str(Path(cfg.out_dir) / f"seed_{seed}")})
+        runs[seed] = run_demo(sub, progress=progress)
+    summary: dict[str, dict[str, Any]] = {}
+    for preset in cfg.presets:
+        row: dict[str, Any] = {}
+        for metric in ("uar", "war"):
+            values = [runs[s].metrics[preset][metric] for s in seeds]
+            row[metric] = values
+            row[f"{metric}_mean"] = float(np.mean(values))
+            row[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        summary[preset] = row
+    write_json(Path(cfg.out_dir) / "seed_sweep.json", {"seeds": list(seeds), "summary": summary})
+    return SeedSweep(list(seeds), runs, summary)
+
+
 def demo_model_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module, cfg: DemoConfig):
     """The preset's config with the demo's size overrides, applied only to the adapters the preset keeps."""
     import mmadapt
