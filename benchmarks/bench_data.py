@@ -12,25 +12,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmadapt._io import atomic_write_json
-from mmadapt.data import DataConfig, FbankConfig, TransformConfig, VideoManifestDataset, make_synthetic_dataset
+from benchmarks._bootstrap import ensure_mmadapt
 
+ensure_mmadapt()
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
+import torch  # noqa: E402
+
+from benchmarks.envinfo import device_name  # noqa: E402
+from mmadapt._io import atomic_write_json  # noqa: E402
+from mmadapt.data import (  # noqa: E402
+    DataConfig,
+    FbankConfig,
+    TransformConfig,
+    VideoManifestDataset,
+    make_synthetic_dataset,
+)
 
 
 def _time_dataset(dataset: VideoManifestDataset, repeats: int) -> float:
@@ -56,7 +60,7 @@ def main() -> None:
     torch.set_num_threads(1)
     record: dict[str, object] = {
         "benchmark": "data_pipeline",
-        "device": f"cpu: {_cpu_name()} (1 thread)",
+        "device": f"cpu: {device_name(torch.device('cpu'))} (1 thread)",
         "torch": torch.__version__,
         "img_size": args.img_size,
         "num_frames": args.num_frames,

@@ -24,7 +24,8 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
-from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
+from benchmarks._args import add_run_options, check_run_options, finish  # noqa: E402
+from benchmarks.envinfo import SCHEMA, collect_env  # noqa: E402
 from benchmarks.specs import SPECS  # noqa: E402
 from benchmarks.timing import StepTimer, measure, with_threads  # noqa: E402
 from mmadapt.adapters.fusion.gate import gated_residual  # noqa: E402
@@ -36,21 +37,16 @@ def plain(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
+    add_run_options(p)
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"], help="dtype of h (x stays fp32)")
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS))
     p.add_argument("--size", type=int, default=160)
     p.add_argument("--patch", type=int, default=16)
     p.add_argument("--prompts", type=int, default=6, help="prompt tokens appended to each frame")
     p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--batch", type=int, default=None, help="clips (default 32 on CUDA, 1 on the CPU)")
     p.add_argument("--iters", type=int, default=50)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
-    if args.batch is None:
-        args.batch = 32 if args.device == "cuda" else 1
+    check_run_options(p, args)
     return args
 
 
@@ -89,13 +85,13 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "median_ms": {n: statistics.median(t) for n, t in clock.items()},
     }
     result["speedup"] = result["median_ms"]["plain"] / result["median_ms"]["gate"]
-    if args.out is not None:
-        write_json(args.out, result)
-    if not args.quiet:
-        ms = result["median_ms"]
-        print(f"{result['env']['device_name']} | x fp32, h {args.dtype} {tuple(shape)} | forward+backward "
-              f"[{result['clock']}]: plain {ms['plain']:.3f} ms, gate.py {ms['gate']:.3f} ms, x{result['speedup']:.2f}")
-    return result
+    return finish(result, args, format_line)
+
+
+def format_line(result: dict[str, Any]) -> str:
+    ms, a = result["median_ms"], result["args"]
+    return (f"{result['env']['device_name']} | x fp32, h {a['dtype']} {tuple(result['shape'])} | forward+backward "
+            f"[{result['clock']}]: plain {ms['plain']:.3f} ms, gate.py {ms['gate']:.3f} ms, x{result['speedup']:.2f}")
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
+from benchmarks._args import add_run_options, check_run_options, finish  # noqa: E402
 from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, floor_loss  # noqa: E402
-from benchmarks.envinfo import SCHEMA, collect_env, default_peak_tflops, write_json  # noqa: E402
+from benchmarks.envinfo import SCHEMA, collect_env, default_peak_tflops  # noqa: E402
 from benchmarks.flops import FlopBreakdown, model_flops  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
 from benchmarks.timing import StepTimer, measure, with_threads  # noqa: E402
@@ -56,15 +57,13 @@ MODES = ("train", "inference")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_device = "cuda" if torch.cuda.is_available() else "cpu"
-    p.add_argument("--device", default=default_device, choices=["cpu", "cuda"], help="where to run")
+    add_run_options(p)
     p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
                    help="bf16 = autocast to bfloat16 with every weight kept in fp32")
     p.add_argument("--compile", action="store_true", help="torch.compile ours and the floor (naive stays eager)")
     p.add_argument("--compile-mode", default=None,
                    help="torch.compile mode, e.g. max-autotune-no-cudagraphs or reduce-overhead (CUDA graphs)")
     p.add_argument("--checkpointing", action="store_true", help="recompute the frozen blocks in backward (all three)")
-    p.add_argument("--batch", type=int, default=None, help="clips per step (default: 32 on CUDA, 1 on the CPU)")
     p.add_argument("--sizes", type=int, nargs="+", default=[160], help="video frame sizes in px")
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per workload (compilation happens here)")
@@ -77,16 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--find-max-batch", action="store_true",
                    help="CUDA: largest train-step batch that fits, with and without checkpointing")
     p.add_argument("--max-batch-limit", type=int, default=4096, help="stop the max-batch search here")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op threads (CPU); 1 avoids stalls when other jobs share the cores")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="JSON file to write (e.g. benchmarks/results/x.json)")
-    p.add_argument("--quiet", action="store_true", help="no table on stdout")
     args = p.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda: no CUDA device is available")
-    if args.batch is None:
-        args.batch = 32 if args.device == "cuda" else 1
+    check_run_options(p, args)
     for name in ("batch", "frames", "iters"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
@@ -374,11 +366,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             size = 160 if 160 in args.sizes else args.sizes[0]
             result["max_batch"] = find_max_batch(args, size, device)
     _check_finite(result)
-    if args.out is not None:
-        write_json(args.out, result)
-    if not args.quiet:
-        print(format_table(result))
-    return result
+    return finish(result, args, format_table)
 
 
 def _check_finite(result: dict[str, Any]) -> None:

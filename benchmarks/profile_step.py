@@ -29,8 +29,9 @@ ensure_mmadapt()
 import torch  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
+from benchmarks._args import add_run_options, check_run_options, finish  # noqa: E402
 from benchmarks.baselines import BackboneFloor, cross_entropy, floor_loss  # noqa: E402
-from benchmarks.envinfo import SCHEMA, collect_env, write_json  # noqa: E402
+from benchmarks.envinfo import SCHEMA, collect_env  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
 from benchmarks.timing import with_threads  # noqa: E402
 
@@ -62,22 +63,15 @@ def family(op: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
+    add_run_options(p)
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS))
     p.add_argument("--size", type=int, default=160)
     p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--batch", type=int, default=None, help="clips per step (default 32 on CUDA, 1 on the CPU)")
     p.add_argument("--steps", type=int, default=3, help="profiled steps per workload (after 2 warm-up steps)")
     p.add_argument("--top", type=int, default=25, help="operators kept per workload in the JSON and the table")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
-    if args.batch is None:
-        args.batch = 32 if args.device == "cuda" else 1
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda: no CUDA device is available")
+    check_run_options(p, args)
     return args
 
 
@@ -156,11 +150,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             for op in top
         ],
     }
-    if args.out is not None:
-        write_json(args.out, result)
-    if not args.quiet:
-        print(format_table(result))
-    return result
+    return finish(result, args, format_table)
 
 
 def format_table(result: dict[str, Any]) -> str:

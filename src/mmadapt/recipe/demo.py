@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -266,8 +266,8 @@ def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> 
         raise ConfigError(f"run_seed_sweep needs distinct seeds, got {seeds}")
     runs: dict[int, DemoResult] = {}
     for seed in seeds:
-        sub = DemoConfig(**{**asdict(cfg), "seed": seed, "out_dir": str(Path(cfg.out_dir) / f"seed_{seed}")})
-        runs[seed] = run_demo(sub, progress=progress)
+        runs[seed] = run_demo(replace(cfg, seed=seed, out_dir=str(Path(cfg.out_dir) / f"seed_{seed}")),
+                              progress=progress)
     summary: dict[str, dict[str, Any]] = {}
     for preset in cfg.presets:
         row: dict[str, Any] = {}
