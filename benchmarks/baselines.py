@@ -60,9 +60,11 @@ class BackboneFloor(_Runner):
         self.video_extra = nn.Parameter(self.video_pos.new_zeros(1, num_prompts, self.video_pos.shape[-1]))
 
     def _encode(self, vit: nn.Module, x: torch.Tensor, pos: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
-        x = vit.patch_embed(x)  # (B, grid, D)
+        dtype = vit.cls_token.dtype  # the stream runs in the backbone's dtype, as in the wrapped model
+        x = vit.patch_embed(x if torch.is_autocast_enabled(x.device.type) else x.to(dtype))  # (B, grid, D)
         b = x.shape[0]
         x = torch.cat([vit.cls_token.expand(b, -1, -1) + pos[:, :1], x + pos[:, 1:], extra.expand(b, -1, -1)], 1)
+        x = x.to(dtype)
         for blk in vit.blocks:
             x = self.block(blk, x)
         return vit.norm(x)[:, 0]

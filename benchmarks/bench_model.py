@@ -46,7 +46,8 @@ from benchmarks._args import add_run_options, check_run_options, finish  # noqa:
 from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, floor_loss  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env, default_peak_tflops  # noqa: E402
 from benchmarks.flops import FlopBreakdown, model_flops  # noqa: E402
-from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
+from benchmarks.report import precision  # noqa: E402
+from benchmarks.specs import BACKBONE_DTYPES, SPECS, build_model, make_batch  # noqa: E402
 from benchmarks.timing import StepTimer, measure, with_threads  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_options(p)
     p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16 = autocast to bfloat16 with every weight kept in fp32")
+                   help="bf16 = autocast to bfloat16 (weights as --backbone-dtype says; adapters fp32)")
+    p.add_argument("--backbone-dtype", default="fp32", choices=sorted(BACKBONE_DTYPES),
+                   help="frozen backbones' weight dtype: bf16 makes the residual stream bf16 (the naive loop, "
+                        "written for one dtype, is then left out)")
     p.add_argument("--compile", action="store_true", help="torch.compile ours and the floor (naive stays eager)")
     p.add_argument("--compile-mode", default=None,
                    help="torch.compile mode, e.g. max-autotune-no-cudagraphs or reduce-overhead (CUDA graphs)")
@@ -70,7 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=10, help="timed rounds (one step of each workload per round)")
     p.add_argument("--mode", default="both", choices=["train", "inference", "both"])
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS), help="backbone pair (benchmarks/specs.py)")
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS, help="workloads to time")
+    p.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                   help=f"workloads to time (default: {' '.join(VARIANTS)}; without naive for bf16 backbones)")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="device peak for MFU (default: the known dense peak of H100/H200/A100 at --dtype)")
     p.add_argument("--find-max-batch", action="store_true",
@@ -84,6 +89,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.warmup < 0:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
+    half_backbones = args.backbone_dtype != "fp32"
+    if args.variants is None:
+        args.variants = [v for v in VARIANTS if not (half_backbones and v == "naive")]
+    elif half_backbones and "naive" in args.variants:
+        p.error("--variants naive: the naive loop runs fp32 backbones only; drop it or use --backbone-dtype fp32")
     return args
 
 
@@ -109,7 +119,8 @@ def build_steps(
     naive = NaiveMMADFER(model, checkpointing=args.checkpointing)
     modules: dict[str, torch.nn.Module] = {"ours": model, "floor": floor, "naive": naive}
     if "nofusion" in args.variants:
-        nofusion = build_model(SPECS[args.backbone], size, args.frames, device, args.seed, fusion=None)
+        nofusion = build_model(SPECS[args.backbone], size, args.frames, device, args.seed,
+                               backbone_dtype=args.backbone_dtype, fusion=None)
         nofusion.set_grad_checkpointing(args.checkpointing)
         modules["nofusion"] = nofusion
 
@@ -161,7 +172,7 @@ def _flops_for(fl: FlopBreakdown, variant: str, mode: str) -> int:
 
 def bench_size(args: argparse.Namespace, size: int, device: torch.device, peak: float | None) -> dict[str, Any]:
     spec = SPECS[args.backbone]
-    model = build_model(spec, size, args.frames, device=device, seed=args.seed)
+    model = build_model(spec, size, args.frames, device=device, seed=args.seed, backbone_dtype=args.backbone_dtype)
     fl = model_flops(model, args.frames)
     batch = make_batch(model, args.batch, args.frames, device, seed=args.seed)
     steps, modules = build_steps(model, batch, args, device, size)
@@ -253,7 +264,8 @@ def _free(device: torch.device) -> None:
 
 def find_max_batch(args: argparse.Namespace, size: int, device: torch.device) -> dict[str, Any]:
     """Doubling then bisection on the eager train step of ``ours`` until CUDA runs out of memory."""
-    model = build_model(SPECS[args.backbone], size, args.frames, device=device, seed=args.seed).train()
+    model = build_model(SPECS[args.backbone], size, args.frames, device=device, seed=args.seed,
+                        backbone_dtype=args.backbone_dtype).train()
     amp = _autocast(device, args.dtype)
     opt = torch.optim.AdamW(list(model.adapter_parameters()), lr=1e-4, fused=True)
 
@@ -303,7 +315,7 @@ def search_max_batch(fits: Callable[[int], bool], limit: int, rel_tol: float = 1
 def format_table(result: dict[str, Any]) -> str:
     head = f"{'size':>5} {'mode':<9} {'variant':<8} {'clips/s':>9} {'step ms':>9} {'cpu ms':>9} {'spread':>7} " \
            f"{'mem MiB':>9} {'GFLOP/clip':>10} {'TFLOP/s':>8} {'MFU':>6}"
-    lines = [f"{result['env']['device_name']} | {result['args']['backbone']} | {result['args']['dtype']} | "
+    lines = [f"{result['env']['device_name']} | {result['args']['backbone']} | {precision(result['args'])} | "
              f"batch {result['args']['batch']} x {result['args']['frames']} frames | compile={result['args']['compile']}"
              f" | checkpointing={result['args']['checkpointing']}", head]
     for r in result["results"]:

@@ -32,7 +32,8 @@ from torch.profiler import ProfilerActivity, profile  # noqa: E402
 from benchmarks._args import add_run_options, check_run_options, finish  # noqa: E402
 from benchmarks.baselines import BackboneFloor, cross_entropy, floor_loss  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env  # noqa: E402
-from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
+from benchmarks.report import precision  # noqa: E402
+from benchmarks.specs import BACKBONE_DTYPES, SPECS, build_model, make_batch  # noqa: E402
 from benchmarks.timing import with_threads  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_options(p)
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
+    p.add_argument("--backbone-dtype", default="fp32", choices=sorted(BACKBONE_DTYPES),
+                   help="frozen backbones' weight dtype (bf16: a bf16 residual stream; adapters stay fp32)")
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS))
     p.add_argument("--size", type=int, default=160)
     p.add_argument("--frames", type=int, default=16)
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     device = torch.device(args.device)
-    model = build_model(SPECS[args.backbone], args.size, args.frames, device=device).train()
+    model = build_model(SPECS[args.backbone], args.size, args.frames, device=device,
+                        backbone_dtype=args.backbone_dtype).train()
     floor = BackboneFloor(model).to(device).train()
     video, audio, labels = make_batch(model, args.batch, args.frames, device)
     amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.dtype == "bf16" else (
@@ -155,7 +159,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     tot = result["total_ms"]
-    lines = [f"{result['env']['device_name']} | {result['args']['dtype']} | batch {result['args']['batch']} x "
+    lines = [f"{result['env']['device_name']} | {precision(result['args'])} | batch {result['args']['batch']} x "
              f"{result['args']['frames']} frames at {result['args']['size']} px | ms per train step "
              f"({result['clock']}): ours {tot['ours']:.1f}, floor {tot['floor']:.1f}",
              f"{'family':<14} {'ours':>9} {'floor':>9} {'diff':>9}"]

@@ -57,12 +57,18 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:+.1f}%"
 
 
+def precision(args: dict[str, Any]) -> str:
+    """'bf16' (autocast) plus the backbones' weight dtype where it is not fp32 (older results lack the key)."""
+    weights = args.get("backbone_dtype", "fp32")
+    return args["dtype"] if weights == "fp32" else f"{args['dtype']} with {weights} backbone weights"
+
+
 def _model_section(rel: str, r: dict[str, Any]) -> list[str]:
     env, args = r["env"], r["args"]
     lines = [
         f"#### `{rel}`",
         "",
-        f"{args['backbone']} pair, {args['dtype']}, batch {args['batch']} clips x {args['frames']} frames, "
+        f"{args['backbone']} pair, {precision(args)}, batch {args['batch']} clips x {args['frames']} frames, "
         f"compile={args['compile']}{' (' + args['compile_mode'] + ')' if args.get('compile_mode') else ''}, "
         f"checkpointing={args['checkpointing']}, {args['iters']} timed rounds after {args['warmup']} warm-up steps; "
         f"torch {env['torch']}, timm {env['timm']}, {env['torch_threads']} thread(s), {env['date_utc']}, "
@@ -126,7 +132,7 @@ def _profile_section(rel: str, r: dict[str, Any]) -> list[str]:
     a = r["args"]
     tot = r["total_ms"]
     lines = [f"#### `{rel}` (profile_step)", "",
-             f"One eager train step, {a['dtype']}, batch {a['batch']} x {a['frames']} frames at {a['size']} px, "
+             f"One eager train step, {precision(a)}, batch {a['batch']} x {a['frames']} frames at {a['size']} px, "
              f"{r['clock'].replace('_', ' ')} summed over operators, ms per step: ours {tot['ours']:.1f}, floor "
              f"{tot['floor']:.1f}; torch {r['env'].get('torch', '?')}, {r['env']['date_utc']}.", "",
              "| family | ours ms | floor ms | difference |", "|---|---:|---:|---:|"]

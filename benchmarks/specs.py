@@ -58,10 +58,21 @@ SPECS: dict[str, PairSpec] = {
 }
 
 
+BACKBONE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+"""``--backbone-dtype`` choices: the frozen backbones' weight dtype (the adapters stay fp32)."""
+
+
 def build_model(
-    spec: PairSpec, size: int, frames: int, device: str | torch.device = "cpu", seed: int = 0, **overrides: Any
+    spec: PairSpec,
+    size: int,
+    frames: int,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    backbone_dtype: str = "fp32",
+    **overrides: Any,
 ) -> mmadapt.MultimodalAdapterModel:
     """The ``mma-dfer`` preset on a fresh random-weight pair for ``size`` px frames (drop path off: timing only);
+    ``backbone_dtype`` 'bf16' casts the frozen backbones (a bf16 residual stream under fp32 adapters);
     ``overrides`` go to ``wrap_encoders`` (e.g. ``fusion=None``)."""
     arch = {"embed_dim": spec.embed_dim, "depth": spec.depth, "num_heads": spec.num_heads, "drop_path_rate": 0.0}
     head = dict(spec.head)
@@ -71,7 +82,8 @@ def build_model(
         frames_, mels = spec.spectrogram
         audio = audiomae_vit_base(frames=frames_, mel_bins=mels, **arch).model
         video = maeface_vit_base(img_size=size, **arch).model
-        return mmadapt.wrap_encoders(audio, video, preset="mma-dfer", head=head, **overrides)
+        model = mmadapt.wrap_encoders(audio, video, preset="mma-dfer", head=head, **overrides)
+    return model.cast_backbones(BACKBONE_DTYPES[backbone_dtype])
 
 
 def make_batch(

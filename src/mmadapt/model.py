@@ -21,9 +21,11 @@ from typing import Any, TextIO
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+from torch.utils.hooks import RemovableHandle
 
+from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
 from .adapters import FusionBottleneck, PromptInjector, TemporalHead
-from .anatomy import Anatomy, resolve_anatomy
+from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .config import MultimodalConfig
 from .errors import InputShapeError, UnsupportedBackboneError
 from .lockstep import Step, build_plan
@@ -52,15 +54,39 @@ class _Attachment:
     grad_flags: dict[int, bool]
     original_pos: dict[str, nn.Parameter]
     undo_size: Any
+    handles: list[RemovableHandle]
+
+
+class _StreamCast:
+    """Forward hook on the embed stage's last module: its tokens leave in the residual stream's dtype.
+
+    A small object rather than a closure, so that ``copy.deepcopy(model)`` gives the copy a hook on its own
+    anatomy."""
+
+    def __init__(self, anatomy: Anatomy) -> None:
+        self.anatomy = anatomy
+
+    def __call__(self, module: nn.Module, args: Any, output: Any) -> Any:
+        dtype = self.anatomy.dtype
+        return map_tokens(output, lambda x: x if x.dtype == dtype else x.to(dtype))
 
 
 class MultimodalAdapterModel(nn.Module):
     """Audio ViT + video ViT + prompt injectors + fusion bottlenecks + temporal head.
 
     ``forward(video (n, T, C, H, W), audio (n, C, F, M)) -> logits (n, num_classes)``.
+
+    ``adapter_dtype`` is the adapters' weight dtype; by default fp32 on half-precision backbones (the residual stream
+    then runs in the backbones' dtype, see :mod:`mmadapt._dtype`), else the backbones' dtype.
     """
 
-    def __init__(self, audio_vit: nn.Module, video_vit: nn.Module, config: MultimodalConfig) -> None:
+    def __init__(
+        self,
+        audio_vit: nn.Module,
+        video_vit: nn.Module,
+        config: MultimodalConfig,
+        adapter_dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if audio_vit is video_vit:
             raise ValueError("audio_vit and video_vit are the same object; pass two backbones")
@@ -71,7 +97,7 @@ class MultimodalAdapterModel(nn.Module):
         self._anatomy = anat
         a, v = anat["audio"], anat["video"]
         ref = next(video_vit.parameters())
-        factory = {"device": ref.device, "dtype": ref.dtype}
+        factory = {"device": ref.device, "dtype": adapter_dtype or default_adapter_dtype(module_dtype(video_vit))}
 
         # input sizes first: resampled tables become the tuned positional embeddings
         sizes = {"audio": config.audio_size, "video": config.video_size}
@@ -135,7 +161,9 @@ class MultimodalAdapterModel(nn.Module):
             prompts = self._prompts(s)
             if prompts is not None:
                 prompts.attach(anatomy, hook_blocks=False, strip_output=False)
-            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s])
+            # after the prompt hook: tuned fp32 tables and prompts promote the tokens, the blocks take the stream's
+            cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
+            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast])
         for p in self.adapter_parameters():
             p.requires_grad_(True)
 
@@ -157,6 +185,8 @@ class MultimodalAdapterModel(nn.Module):
             prompts = self._prompts(s)
             if prompts is not None:
                 prompts.detach()
+            for handle in att.handles:
+                handle.remove()
             for name, slot in att.anatomy.pos_slots().items():
                 if name in att.original_pos:
                     slot.set(att.original_pos[name])
@@ -166,6 +196,21 @@ class MultimodalAdapterModel(nn.Module):
         self._detached = True
         audio, video = self.audio_backbone, self.video_backbone
         return audio, video
+
+    def cast_backbones(self, dtype: torch.dtype) -> MultimodalAdapterModel:
+        """Cast the frozen backbones' floating-point weights and buffers to ``dtype``; the adapters, tuned positional
+        tables included, keep theirs (e.g. bf16 backbones under fp32 adapters: a bf16 residual stream).
+
+        Unlike ``model.to(dtype)``, which casts the adapters too. The backbones stay cast after ``detach()``.
+        """
+        self._check_attached()
+        self._swap_pos(to_original=True)  # the tuned tables sit in the backbones' slots while attached
+        try:
+            for s in STREAMS:
+                self._backbone(s).to(dtype)
+        finally:
+            self._swap_pos(to_original=not self._adapters_enabled)
+        return self
 
     def _check_attached(self) -> None:
         if self._detached:
@@ -277,8 +322,8 @@ class MultimodalAdapterModel(nn.Module):
         self._check_inputs(video, audio)
         n, t = video.shape[:2]
         anat_a, anat_v = self._anatomy["audio"], self._anatomy["video"]
-        a, ctx_a = anat_a.embed(audio)  # (n, Na + P, Da); prompts appended by hook
-        v, ctx_v = anat_v.embed(video.flatten(0, 1))  # (n·T, Nv + P, Dv), frame-major per clip
+        a, ctx_a = anat_a.embed(to_weight_dtype(audio, anat_a.dtype))  # (n, Na + P, Da); prompts appended by hook
+        v, ctx_v = anat_v.embed(to_weight_dtype(video.flatten(0, 1), anat_v.dtype))  # (n·T, Nv + P, Dv), frame-major
         enabled = self._adapters_enabled
         inter: dict[str, list[torch.Tensor]] = {"audio": [], "video": []}
         for step in self._plan:
@@ -317,16 +362,21 @@ class MultimodalAdapterModel(nn.Module):
         end = x.shape[1] - (self.config.prompts.num_prompts if self.config.prompts is not None else 0)
         return x[:, :end].mean(dim=1)
 
+    def _head_inputs(self, out: StreamOutputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled features in the head's weight dtype (a no-op unless the backbones run in another dtype)."""
+        dtype = self.head.classifier.weight.dtype
+        return to_weight_dtype(out.video_pooled, dtype), to_weight_dtype(out.audio_pooled, dtype)
+
     def forward_features(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         """Clip embedding (n, head.dim): the temporal transformer's CLS output."""
         out = self.forward_streams(video, audio)
-        return self.head.forward_features(out.video_pooled, out.audio_pooled)
+        return self.head.forward_features(*self._head_inputs(out))
 
     def forward(
         self, video: torch.Tensor, audio: torch.Tensor, return_intermediates: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
         out = self.forward_streams(video, audio, return_intermediates=return_intermediates)
-        logits = self.head(out.video_pooled, out.audio_pooled)
+        logits = self.head(*self._head_inputs(out))
         return (logits, out.intermediates) if return_intermediates else logits
 
     # ---- checkpoints --------------------------------------------------------------------------------------
@@ -365,12 +415,14 @@ def wrap_encoders(
     video_vit: nn.Module,
     preset: str | MultimodalConfig = "mma-dfer",
     num_classes: int | None = None,
+    adapter_dtype: torch.dtype | None = None,
     **overrides: Any,
 ) -> MultimodalAdapterModel:
     """Wrap two unimodal ViTs into a multimodal temporal model with the adapters of ``preset``.
 
     ``overrides`` replace preset fields; a dict for ``prompts``/``fusion``/``head`` updates only the keys it names,
-    ``None`` switches that adapter off.
+    ``None`` switches that adapter off. ``adapter_dtype``: see :class:`MultimodalAdapterModel` (bf16 backbones get
+    fp32 adapters by default).
     """
     from .presets import get_preset
 
@@ -382,4 +434,4 @@ def wrap_encoders(
         overrides["num_classes"] = num_classes
     config = config.with_overrides(**overrides) if overrides else config
     logger.info("wrapping %s + %s with preset %s", type(audio_vit).__name__, type(video_vit).__name__, config.preset)
-    return MultimodalAdapterModel(audio_vit, video_vit, config)
+    return MultimodalAdapterModel(audio_vit, video_vit, config, adapter_dtype=adapter_dtype)

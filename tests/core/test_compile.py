@@ -9,12 +9,16 @@ from .helpers import make_inputs, make_pair, randomise_gates, wrap
 
 
 @pytest.mark.parametrize(
-    ("pair", "checkpointing"), [("timm+timm", False), ("hfvit+clip", False), ("eva+beit", False), ("timm+timm", True)]
+    ("pair", "checkpointing", "backbone_dtype"),
+    [("timm+timm", False, None), ("hfvit+clip", False, None), ("eva+beit", False, None), ("timm+timm", True, None),
+     ("timm+timm", False, torch.bfloat16)],
 )
-def test_fullgraph_compile_matches_eager(pair, checkpointing):
+def test_fullgraph_compile_matches_eager(pair, checkpointing, backbone_dtype):
     torch._dynamo.reset()
     audio, video, a_shape, v_shape = make_pair(pair)
     model = wrap(audio, video)  # attach before compile: hooks added later would be ignored
+    if backbone_dtype is not None:
+        model.cast_backbones(backbone_dtype)  # bf16 stream, fp32 adapters
     model.set_grad_checkpointing(checkpointing)
     model.train(checkpointing)
     randomise_gates(model)

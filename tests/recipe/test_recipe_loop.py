@@ -118,6 +118,8 @@ def test_bad_setups_are_rejected(tmp_path):
     frozen.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
         train(frozen, ClipSet(8), None, _cfg(tmp_path))
+    with pytest.raises(ValueError, match="backbone_dtype='bfloat16' needs a model with cast_backbones"):
+        train(make_model(0), ClipSet(8), None, _cfg(tmp_path, backbone_dtype="bfloat16"))
 
 
 def test_evaluate_is_independent_of_batch_size_and_restores_mode():

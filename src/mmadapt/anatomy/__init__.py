@@ -1,6 +1,6 @@
 """Backbone anatomies: one file per family, resolved from the model object through a validating registry."""
 
-from .base import Anatomy, BackboneIdentity, PosSlot
+from .base import Anatomy, BackboneIdentity, PosSlot, map_tokens
 from .registry import list_anatomies, register_anatomy, resolve_anatomy
 from .timm_vit import TimmViTAnatomy
 
@@ -12,6 +12,7 @@ __all__ = [
     "PosSlot",
     "TimmViTAnatomy",
     "list_anatomies",
+    "map_tokens",
     "register_anatomy",
     "resolve_anatomy",
 ]

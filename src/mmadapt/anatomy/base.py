@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from .._dtype import module_dtype
 from ..errors import InputShapeError, UnsupportedBackboneError
 
 Undo = Callable[[], None]
@@ -61,6 +62,13 @@ class BackboneIdentity:
         return cls(**d)
 
 
+def map_tokens(output: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    """Apply ``fn`` to the token tensor of a module output; some families return ``(tokens, ...)`` tuples."""
+    if isinstance(output, tuple):
+        return (fn(output[0]), *output[1:])
+    return fn(output)
+
+
 def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(v, int):
         return (v, v)
@@ -101,6 +109,11 @@ class Anatomy(ABC):
     @property
     @abstractmethod
     def num_prefix_tokens(self) -> int: ...
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The residual stream's dtype: that of the blocks' weights (bf16 backbones run a bf16 stream)."""
+        return module_dtype(self.blocks[0])
 
     @property
     @abstractmethod

@@ -167,6 +167,13 @@ class Trainer:
             cfg.save(out_dir / "config.json")
 
         model = self.model.to(device)
+        if cfg.backbone_dtype != "float32":
+            if not callable(getattr(model, "cast_backbones", None)):
+                raise ValueError(
+                    f"TrainConfig.backbone_dtype={cfg.backbone_dtype!r} needs a model with cast_backbones() "
+                    f"(mmadapt.MultimodalAdapterModel); {type(model).__name__} has none"
+                )
+            model.cast_backbones(getattr(torch, cfg.backbone_dtype))
         if cfg.grad_checkpointing:
             if callable(getattr(model, "set_grad_checkpointing", None)):
                 model.set_grad_checkpointing(True)

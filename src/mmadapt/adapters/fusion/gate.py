@@ -1,7 +1,7 @@
 """The gated residual ``x + tanh(gate) * h`` of the fusion bottleneck, with a leaner eager backward.
 
-Why: under bf16 autocast the residual stream ``x`` is fp32 (the positional tables are fp32 parameters) while ``h``
-(the up-projection's GELU output) is bf16. Autograd's backward of ``x + t * h`` writes two full-width fp32 products
+Why: under bf16 autocast with fp32 backbone weights the residual stream ``x`` is fp32 while ``h`` (the
+up-projection's GELU output) is bf16 (with bf16 backbone weights both are bf16, see :mod:`mmadapt._dtype`). Autograd's backward of ``x + t * h`` writes two full-width fp32 products
 (``grad * t``, ``grad * h``), casts the first to bf16 and reduces the second to the one-element gate gradient; in
 the H100 profile (``benchmarks/profile_step.py``) those products and sums cost more than all of the fusion's
 matrix products. Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one product in that
@@ -32,13 +32,18 @@ def _sum_of_products(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.sum(a * b, dtype=torch.float32)
 
 
+def _keeps(x: torch.Tensor, other: torch.Tensor) -> bool:
+    """Whether ``x op other`` stays in ``x``'s dtype (``other`` is not wider)."""
+    return torch.promote_types(x.dtype, other.dtype) == x.dtype
+
+
 class _GatedResidual(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
         t = torch.tanh(gate)
         ctx.save_for_backward(h, t)
         ctx.x_dtype = x.dtype
-        return torch.addcmul(x, h, t)
+        return torch.addcmul(x, h, t if _keeps(x, t) else t.to(x.dtype))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -55,12 +60,19 @@ class _GatedResidual(torch.autograd.Function):
 
 
 def gated_residual(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-    """``x + tanh(gate) * h`` for a one-element ``gate`` and ``h`` of ``x``'s shape (the forward is the same
-    ``addcmul`` on every path, so training and inference see identical numbers)."""
+    """``x + tanh(gate) * h`` for a one-element ``gate`` and ``h`` of ``x``'s shape, in ``x``'s dtype.
+
+    The result keeps the residual stream's dtype: with a bf16 stream (half-precision frozen backbones) a wider
+    ``h`` or the fp32 gate is cast down first, so the stream never silently turns fp32. The forward is the same
+    ``addcmul`` on every path, so training and inference see identical numbers.
+    """
     if h.shape != x.shape or gate.numel() != 1:
         raise ValueError(f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
                          f"element, got {tuple(gate.shape)}")
+    if not _keeps(x, h):
+        h = h.to(x.dtype)
     cpu_mixed = x.device.type == "cpu" and h.dtype != x.dtype  # CPU bf16 element-wise kernels are slow (bench_gate)
     if torch.compiler.is_compiling() or not torch.is_grad_enabled() or cpu_mixed:
-        return torch.addcmul(x, h, torch.tanh(gate))
+        t = torch.tanh(gate)
+        return torch.addcmul(x, h, t if _keeps(x, t) else t.to(x.dtype))
     return _GatedResidual.apply(x, h, gate)

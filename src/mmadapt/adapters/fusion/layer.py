@@ -9,7 +9,8 @@ Per fused block pair (paper §3.2; official semantics §2 b–d):
     a_in = a_lo + mean_frames(mean_tokens(v_lo))
     v    = v + tanh(gate_v) * GELU(up_v(v_in))
     a    = a + tanh(gate_a) * GELU(up_a(a_in))
-Means run over every token (prefix, patches and prompts), as the official code does.
+Means run over every token (prefix, patches and prompts), as the official code does. The block works in its own
+weights' dtype (fp32 master weights on a bf16 stream: see :mod:`mmadapt._dtype`) and writes back in the stream's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..._dtype import to_weight_dtype
 from .config import FusionConfig
 from .gate import gated_residual
 
@@ -52,8 +54,9 @@ class FusionBottleneck(nn.Module):
         """audio (n, Na, Da), video (n·T, Nv, Dv) frame-major per clip -> the same shapes."""
         n = audio.shape[0]
         t = video.shape[0] // n
-        v_lo = self.video_down(video)  # (n·T, Nv, d)
-        a_lo = self.audio_down(audio)  # (n, Na, d)
+        w = self.audio_gate.dtype
+        v_lo = self.video_down(to_weight_dtype(video, w))  # (n·T, Nv, d)
+        a_lo = self.audio_down(to_weight_dtype(audio, w))  # (n, Na, d)
         a_mean = a_lo.mean(dim=1, keepdim=True)  # (n, 1, d)
         v_clip = v_lo.view(n, t, *v_lo.shape[1:])  # (n, T, Nv, d)
         v_in = (v_clip + a_mean.unsqueeze(1)).view_as(v_lo)  # broadcast over frames, no repeat_interleave

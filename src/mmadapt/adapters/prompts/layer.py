@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from ...anatomy import Anatomy, resolve_anatomy
+from ...anatomy import Anatomy, map_tokens, resolve_anatomy
 from .config import PromptConfig
 
 
@@ -94,23 +94,16 @@ class PromptInjector(nn.Module):
         return bool(self._handles)
 
     def _append_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
-        return _map_tokens(output, self.append) if self.enabled else output
+        return map_tokens(output, self.append) if self.enabled else output
 
     def _make_update_hook(self, block: int):
         def hook(module: nn.Module, args: Any, output: Any) -> Any:
-            return _map_tokens(output, lambda x: self.update(block, x)) if self.enabled else output
+            return map_tokens(output, lambda x: self.update(block, x)) if self.enabled else output
 
         return hook
 
     def _strip_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
-        return _map_tokens(output, self.strip) if self.enabled else output
-
-
-def _map_tokens(output: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
-    """Apply ``fn`` to the token tensor of a module output; some families return ``(tokens, ...)`` tuples."""
-    if isinstance(output, tuple):
-        return (fn(output[0]), *output[1:])
-    return fn(output)
+        return map_tokens(output, self.strip) if self.enabled else output
 
 
 class PromptedViT:
