@@ -47,9 +47,6 @@ class DemoConfig:
     seed: int = 0
     nuisance: float = 0.3
     """Spread of the synthetic faces' position/colour nuisance (1 = the generator's full spread)."""
-    pretrain_nuisance: float | None = None
-    """The same for the unimodal pretraining clips (None: as ``nuisance``); smaller than ``nuisance`` gives the
-    backbones a domain gap to the demo's clips, as between public pretraining data and in-the-wild videos."""
     img_size: int = 64
     num_frames: int = 8
     audio_frames: int = 160
@@ -139,8 +136,7 @@ def pretrain_backbones(audio: nn.Module, video: nn.Module, cfg: DemoConfig) -> d
     from ..data import FbankConfig, audio_features
     from ..data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, expression_track, speaker_traits, synthesize_clip
 
-    nuisance = cfg.nuisance if cfg.pretrain_nuisance is None else cfg.pretrain_nuisance
-    syn = SyntheticConfig(size=cfg.img_size, nuisance=nuisance)
+    syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
     fb = FbankConfig(target_frames=cfg.audio_frames, num_mel_bins=cfg.mel_bins)
     seed = cfg.seed + 10_007  # disjoint from the demo's train/test clips
     frames, actions, specs, voices = [], [], [], []
