@@ -12,7 +12,8 @@ benchmark runs in its own process under a timeout so a slow compilation cannot e
    the issue's "800 TFLOP/s" stands for (the benchmark tables use the datasheet's dense peak).
 3. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive, no-fusion.
    ``bf16_weights`` -- the same with the frozen backbones cast to bf16 (``cast_backbones``): ours, floor, no-fusion.
-4. ``profile``      -- ``profile_step.py``: device time per operator family, ours vs the floor (eager bf16 train).
+4. ``profile``      -- ``profile_step.py``: device time per operator family, ours vs the floor (eager bf16 train);
+   ``profile_bf16_weights`` the same with bf16 backbone weights.
    ``gate``         -- ``bench_gate.py``: the fusion's gated residual (hand-written backward) against autograd.
 5. ``sizes``        -- 112 and 224 px, eager bf16 (ours, floor, naive, no-fusion).
 6. ``max_batch``    -- the largest train-step batch with and without activation checkpointing.
@@ -185,7 +186,7 @@ def _loss_decreases(model, video, audio, labels, steps: int = 5) -> bool:
 
 
 # ---- stages 2-9 --------------------------------------------------------------------------------------------------
-OTHER_SCRIPTS = {"profile": profile_step, "gate": bench_gate}
+OTHER_SCRIPTS = {"profile": profile_step, "profile_bf16_weights": profile_step, "gate": bench_gate}
 """Stages run by another script than ``bench_model`` (their argv follows that script's options)."""
 
 
@@ -193,7 +194,7 @@ def _bench_argv(args: argparse.Namespace, name: str, extra: list[str]) -> list[s
     if name in OTHER_SCRIPTS:
         common = ["--device", args.device, "--frames", str(args.frames), "--quiet"]
         if args.smoke:
-            rounds = ["--steps", "1"] if name == "profile" else ["--iters", "2"]
+            rounds = ["--steps", "1"] if OTHER_SCRIPTS[name] is profile_step else ["--iters", "2"]
             common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", *rounds, "--batch", "2",
                       "--quiet"]
     else:
@@ -217,6 +218,7 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
         ("bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch]),
         ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
+        ("profile_bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--size", size, *batch]),
         ("gate", 15, ["--dtype", "bf16", "--size", size, *batch]),
         ("sizes", 50, ["--dtype", "bf16", "--sizes", *other_sizes, *batch]),
         ("max_batch", 90, ["--dtype", "bf16", "--sizes", size, "--mode", "train", "--variants", "ours",

@@ -205,6 +205,29 @@ def test_bench_model_smoke_writes_complete_json(tmp_path):
     assert _positive_finite(saved["flops"]["32"]["train_gflop"])
 
 
+def test_bench_model_with_bf16_backbones_runs_a_bf16_stream_without_the_naive_loop():
+    result = bench_model.main([*TINY, "--sizes", "32", "--mode", "train", "--backbone-dtype", "bf16"])
+    assert {r["variant"] for r in result["results"]} == {"ours", "floor", "nofusion"}
+    assert result["args"]["backbone_dtype"] == "bf16"
+    with pytest.raises(SystemExit):
+        bench_model.main([*TINY, "--backbone-dtype", "bf16", "--variants", "naive"])
+
+
+def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
+    model = build_model(SPECS["tiny"], 32, 2, seed=0, backbone_dtype="bf16")
+    video, audio, _ = make_batch(model, 2, 2, "cpu", seed=0)
+    seen = set()
+    handles = [blk.register_forward_pre_hook(lambda m, args: seen.add(args[0].dtype))
+               for vit in (model.audio_backbone, model.video_backbone) for blk in vit.blocks]
+    try:
+        with torch.no_grad():
+            BackboneFloor(model)(video, audio)
+    finally:
+        for h in handles:
+            h.remove()
+    assert seen == {torch.bfloat16}
+
+
 def test_bench_model_mfu_uses_the_given_peak(tmp_path):
     result = bench_model.main([*TINY, "--sizes", "32", "--mode", "inference", "--variants", "ours",
                                "--peak-tflops", "2.0"])
@@ -217,9 +240,12 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert summary["passed"]
     stages = summary["stages"]
     assert stages["correctness"]["result"]["passed"]
-    ok = ("peak", "eager", "profile", "gate", "checkpointing", "sizes", "fp32", "patch_conv")
+    ok = ("peak", "eager", "bf16_weights", "profile", "profile_bf16_weights", "gate", "checkpointing", "sizes",
+          "fp32", "patch_conv")
     assert all(stages[s]["status"] == "ok" for s in ok), {s: stages[s].get("error") for s in ok}
-    assert all(stages[s]["status"] == "skipped" for s in ("compiled", "max_batch", "cudagraphs"))
+    assert all(stages[s]["status"] == "skipped"
+               for s in ("compiled", "bf16_weights_compiled", "max_batch", "cudagraphs"))
+    assert stages["correctness"]["result"]["bf16_weights_logits_max_diff_over_scale"]["ok"]
     assert _positive_finite(stages["peak"]["result"]["tflops"])
     assert json.loads((tmp_path / "summary.json").read_text())["passed"]
     eager = json.loads((tmp_path / "eager.json").read_text())
