@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -92,6 +93,14 @@ def test_predict_gives_top_k_probabilities_equal_to_the_dataset_path(trained, tm
         reference = model(video[None], audio[None]).softmax(-1)[0]
     got = torch.tensor(list(preds[0]["probabilities"].values()))
     torch.testing.assert_close(got, reference, rtol=1e-5, atol=1e-6)
+
+    # an adapter trained on bf16 backbones is evaluated on bf16 backbones, its own weights still fp32
+    half_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, backbone_dtype="bfloat16"))
+    half = load_trained_model(trained.out / "adapter", half_cfg, torch.device("cpu"))
+    assert half.video_backbone.blocks[0].mlp.fc1.weight.dtype == torch.bfloat16
+    assert {p.dtype for p in half.adapter_parameters()} == {torch.float32}
+    with torch.no_grad():
+        torch.testing.assert_close(half(video[None], audio[None]).softmax(-1)[0], reference, rtol=0.05, atol=0.02)
 
 
 def test_predict_takes_a_separate_audio_file(trained, tmp_path):
