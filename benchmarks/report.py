@@ -156,10 +156,15 @@ def _gate_section(rel: str, r: dict[str, Any]) -> list[str]:
             f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
 
 
+def _value(v: Any) -> str:
+    """A field of a data record; stage dicts as 'decode 8.4, transform 1.5, fbank 2.4'."""
+    return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
+
+
 def _data_section(rel: str, r: dict[str, Any]) -> list[str]:
     keys = [k for k in r if k not in ("benchmark", "device")]
     lines = [f"#### `{rel}`", "", "| field | value |", "|---|---|"]
-    lines += [f"| {k} | {r[k]} |" for k in keys]
+    lines += [f"| {k} | {_value(r[k])} |" for k in keys]
     return lines + [""]
 
 

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_model, gpu_check, profile_step, run_all  # noqa: E402
+from benchmarks import bench_data, bench_model, gpu_check, profile_step, run_all  # noqa: E402
 from benchmarks.bench_model import _flops_for  # noqa: E402
 from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, floor_loss  # noqa: E402
 from benchmarks.envinfo import default_peak_tflops, write_json  # noqa: E402
@@ -226,6 +226,20 @@ def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
         for h in handles:
             h.remove()
     assert seen == {torch.bfloat16}
+
+
+def test_bench_data_times_both_layouts_and_their_stages(tmp_path):
+    out = tmp_path / "data.json"
+    record = bench_data.main(["--clips-per-class", "2", "--img-size", "32", "--source-size", "32", "--num-frames",
+                              "4", "--audio-frames", "64", "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text()) == record
+    for prefix in ("", "frames_"):
+        for mode in ("train", "test"):
+            assert _positive_finite(record[f"{prefix}{mode}_clips_per_s"])
+            stages = record[f"{prefix}{mode}_stage_ms_per_clip"]
+            assert set(stages) == {"decode", "transform", "fbank"} and all(_positive_finite(v) for v in stages.values())
+            # the stages are the whole item: their sum cannot exceed the time per clip
+            assert sum(stages.values()) <= 1e3 / record[f"{prefix}{mode}_clips_per_s"] * 1.01
 
 
 def test_bench_model_mfu_uses_the_given_peak(tmp_path):

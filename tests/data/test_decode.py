@@ -27,6 +27,19 @@ def test_all_frames_match_the_encoded_pixels(synthetic: SyntheticDataset) -> Non
     assert error < 6.0, error  # lossy h264 + yuv420p, but the same picture
 
 
+def test_shared_converter_gives_pyav_own_rgb_across_frame_sizes(synthetic: SyntheticDataset, tmp_path: Path) -> None:
+    """The per-thread swscale converter yields exactly PyAV's per-frame ``to_ndarray(format="rgb24")``, also when
+    consecutive files change size (and back)."""
+    import av
+
+    rng = np.random.default_rng(0)
+    other = write_mp4(tmp_path / "wide.mp4", rng.integers(0, 256, (4, 24, 40, 3), dtype=np.uint8))
+    for path in (_clip(synthetic, 0), other, _clip(synthetic, 5)):
+        with av.open(str(path)) as container:
+            reference = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        np.testing.assert_array_equal(decode_video(path).frames, reference)
+
+
 def test_selection_by_list_or_callable(synthetic: SyntheticDataset) -> None:
     path = _clip(synthetic, 0)
     every = decode_video(path).frames

@@ -11,6 +11,7 @@ Shape legend: K selected frames, H height, W width, C channels, N samples.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,11 +79,30 @@ def _resolve(select: Select, count: int, path: Path) -> list[int]:
     return indices
 
 
+_local = threading.local()
+
+
+def _reformatter() -> Any:
+    """One ``VideoReformatter`` per thread, shared by every frame and clip it decodes.
+
+    Why: converting a decoded frame with its own ``to_ndarray(format="rgb24")`` builds a fresh swscale context per
+    frame, ~8 ms each on the development CPU at any frame size; a shared one reuses its context (0.4 ms per 64 px
+    frame, identical pixels). See ``benchmarks/bench_data.py`` for the stage times.
+    """
+    if not hasattr(_local, "reformatter"):
+        from av.video.reformatter import VideoReformatter
+
+        _local.reformatter = VideoReformatter()
+    return _local.reformatter
+
+
 def _to_rgb(frames: list[Any], indices: list[int]) -> np.ndarray:
+    """RGB arrays of the selected frames only (each distinct index converted once)."""
+    reformatter = _reformatter()
     cache: dict[int, np.ndarray] = {}
     for i in indices:
         if i not in cache:
-            cache[i] = frames[i].to_ndarray(format="rgb24")
+            cache[i] = reformatter.reformat(frames[i], format="rgb24").to_ndarray()
     return np.stack([cache[i] for i in indices])  # (K, H, W, 3)
 
 
