@@ -88,7 +88,9 @@ class NaiveMMADFER(_Runner):
         if len(model.audio_backbone.blocks) != depth or model.layer_map != [(i, i) for i in range(depth)]:
             raise ValueError("the naive loop fuses block i with block i: it needs two encoders of equal depth")
         if model.audio_prompts is None or model.head.temporal is None:
-            raise ValueError("the naive loop is the full mma-dfer model: prompts and the temporal transformer are needed")
+            raise ValueError(
+                "the naive loop is the full mma-dfer model: prompts and the temporal transformer are needed"
+            )
         self.model = model  # every tensor is the wrapped model's own
 
     def _embed(self, vit: nn.Module, x: torch.Tensor, prompts, pos: torch.Tensor) -> torch.Tensor:

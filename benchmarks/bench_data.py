@@ -2,10 +2,10 @@
 
 Writes the synthetic dataset to a temporary folder, as mp4 files (``VideoManifestDataset``) and in the official
 DFEW/MAFW layout (JPEG frame folders + wav files + an annotation list, ``FrameFolderDataset``), then times
-``__getitem__`` of each in train and test mode on one thread of one core (no DataLoader workers), after one warm-up pass, and splits each clip's
-time into its stages (mp4 decode of frames and audio, frame transforms, fbank features), so it is clear which
-one to move elsewhere (e.g. the fbank to the GPU) when the loader cannot keep up. Prints a JSON record naming
-the machine; ``--out`` also writes it to a file.
+``__getitem__`` of each in train and test mode on one thread of one core (no DataLoader workers), after one
+warm-up pass, and splits each clip's time into its stages (mp4 decode of frames and audio, frame transforms,
+fbank features), so it is clear which one to move elsewhere (e.g. the fbank to the GPU) when the loader cannot
+keep up. Prints a JSON record naming the machine; ``--out`` also writes it to a file.
 
     .venv/bin/python benchmarks/bench_data.py --clips-per-class 8 --img-size 224
 """

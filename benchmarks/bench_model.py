@@ -315,9 +315,9 @@ def search_max_batch(fits: Callable[[int], bool], limit: int, rel_tol: float = 1
 def format_table(result: dict[str, Any]) -> str:
     head = f"{'size':>5} {'mode':<9} {'variant':<8} {'clips/s':>9} {'step ms':>9} {'cpu ms':>9} {'spread':>7} " \
            f"{'mem MiB':>9} {'GFLOP/clip':>10} {'TFLOP/s':>8} {'MFU':>6}"
-    lines = [f"{result['env']['device_name']} | {result['args']['backbone']} | {precision(result['args'])} | "
-             f"batch {result['args']['batch']} x {result['args']['frames']} frames | compile={result['args']['compile']}"
-             f" | checkpointing={result['args']['checkpointing']}", head]
+    a = result["args"]
+    lines = [f"{result['env']['device_name']} | {a['backbone']} | {precision(a)} | batch {a['batch']} x "
+             f"{a['frames']} frames | compile={a['compile']} | checkpointing={a['checkpointing']}", head]
     for r in result["results"]:
         mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
         lines.append(

@@ -1,7 +1,8 @@
 """The gated residual ``x + tanh(gate) * h`` of the fusion bottleneck, with a leaner eager backward.
 
 Why: under bf16 autocast with fp32 backbone weights the residual stream ``x`` is fp32 while ``h`` (the
-up-projection's GELU output) is bf16 (with bf16 backbone weights both are bf16, see :mod:`mmadapt._dtype`). Autograd's backward of ``x + t * h`` writes two full-width fp32 products
+up-projection's GELU output) is bf16 (with bf16 backbone weights both are bf16, see :mod:`mmadapt._dtype`).
+Autograd's backward of ``x + t * h`` then writes two full-width fp32 products
 (``grad * t``, ``grad * h``), casts the first to bf16 and reduces the second to the one-element gate gradient; in
 the H100 profile (``benchmarks/profile_step.py``) those products and sums cost more than all of the fusion's
 matrix products. Here the incoming gradient is cast to ``h``'s dtype once, ``grad_h`` is one product in that
