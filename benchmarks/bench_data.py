@@ -29,7 +29,7 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
-from benchmarks.envinfo import device_name  # noqa: E402
+from benchmarks.envinfo import collect_env, device_name  # noqa: E402
 from mmadapt._io import atomic_write_json  # noqa: E402
 from mmadapt.data import (  # noqa: E402
     AudioRule,
@@ -66,6 +66,12 @@ class _StageClock:
                 self.seconds[stage] += time.perf_counter() - start
 
         return call
+
+
+def _av_version() -> str:
+    import av
+
+    return av.__version__
 
 
 def write_frame_folders(root: Path, clips_per_class: int, config: SyntheticConfig, seed: int = 0) -> Path:
@@ -124,10 +130,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
+    env = collect_env(torch.device("cpu"))
     record: dict[str, object] = {
         "benchmark": "data_pipeline",
         "device": f"cpu: {device_name(torch.device('cpu'))} (1 thread)",
         "torch": torch.__version__,
+        "av": _av_version(),
+        "date_utc": env["date_utc"],
+        "git_commit": env["git_commit"][:10],
         "img_size": args.img_size,
         "num_frames": args.num_frames,
         "audio_frames": args.audio_frames,

@@ -136,7 +136,9 @@ class ClipTransform:
         if clip.ndim != 4 or clip.shape[-1] != 3 or 0 in clip.shape:
             raise InputShapeError(f"frames must have shape (T, H, W, 3) with T, H, W > 0, got {tuple(clip.shape)}")
         cfg = self.config
-        clip = clip.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)  # (T, 3, H, W) in [0, 1]
+        # (T, 3, H, W) in [0, 1]; contiguous first: interpolate on the channels-last view measured ~1.6x slower
+        # on the CPU (same numbers)
+        clip = clip.permute(0, 3, 1, 2).contiguous().to(torch.float32).div_(255.0)
         if self.train:
             if cfg.brightness is not None:
                 clip = clip.mul_(uniform(cfg.brightness[0], cfg.brightness[1], rng)).clamp_(0.0, 1.0)
