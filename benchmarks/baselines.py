@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from mmadapt._dtype import to_weight_dtype
+
 
 def _check_timm_pair(model) -> None:
     for name in ("audio_backbone", "video_backbone"):
@@ -61,7 +63,7 @@ class BackboneFloor(_Runner):
 
     def _encode(self, vit: nn.Module, x: torch.Tensor, pos: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
         dtype = vit.cls_token.dtype  # the stream runs in the backbone's dtype, as in the wrapped model
-        x = vit.patch_embed(x if torch.is_autocast_enabled(x.device.type) else x.to(dtype))  # (B, grid, D)
+        x = vit.patch_embed(to_weight_dtype(x, dtype))  # (B, grid, D)
         b = x.shape[0]
         x = torch.cat([vit.cls_token.expand(b, -1, -1) + pos[:, :1], x + pos[:, 1:], extra.expand(b, -1, -1)], 1)
         x = x.to(dtype)

@@ -105,16 +105,13 @@ def experiment_for_adapter(
 def load_trained_model(adapter_dir: Path, cfg: ExperimentConfig, device: torch.device) -> MultimodalAdapterModel:
     """Rebuild the backbones the experiment describes and wrap them with the saved adapter, in eval mode; the
     backbones get the weight dtype they were trained with (``train.backbone_dtype``)."""
-    import torch
-
     from ..model import MultimodalAdapterModel
     from ..recipe.experiment import build_backbones
+    from ..recipe.loop import apply_backbone_dtype
 
     audio, video = build_backbones(cfg)
     model = MultimodalAdapterModel.from_pretrained(adapter_dir, audio, video)
-    if cfg.train.backbone_dtype != "float32":
-        model.cast_backbones(getattr(torch, cfg.train.backbone_dtype))
-    return model.to(device).eval()
+    return apply_backbone_dtype(model, cfg.train.backbone_dtype).to(device).eval()
 
 
 def label_names(cfg: ExperimentConfig, count: int) -> list[str]:

@@ -166,14 +166,7 @@ class Trainer:
             out_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(out_dir / "config.json")
 
-        model = self.model.to(device)
-        if cfg.backbone_dtype != "float32":
-            if not callable(getattr(model, "cast_backbones", None)):
-                raise ValueError(
-                    f"TrainConfig.backbone_dtype={cfg.backbone_dtype!r} needs a model with cast_backbones() "
-                    f"(mmadapt.MultimodalAdapterModel); {type(model).__name__} has none"
-                )
-            model.cast_backbones(getattr(torch, cfg.backbone_dtype))
+        model = apply_backbone_dtype(self.model.to(device), cfg.backbone_dtype)
         if cfg.grad_checkpointing:
             if callable(getattr(model, "set_grad_checkpointing", None)):
                 model.set_grad_checkpointing(True)
@@ -434,6 +427,18 @@ class Trainer:
             },
             "config": self.cfg.to_dict(),
         }
+
+
+def apply_backbone_dtype(model: nn.Module, backbone_dtype: str) -> nn.Module:
+    """Cast the frozen backbones as ``TrainConfig.backbone_dtype`` says ('float32': leave them as built)."""
+    if backbone_dtype == "float32":
+        return model
+    if not callable(getattr(model, "cast_backbones", None)):
+        raise ValueError(
+            f"TrainConfig.backbone_dtype={backbone_dtype!r} needs a model with cast_backbones() "
+            f"(mmadapt.MultimodalAdapterModel); {type(model).__name__} has none"
+        )
+    return model.cast_backbones(getattr(torch, backbone_dtype))
 
 
 def train(

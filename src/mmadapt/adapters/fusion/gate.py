@@ -33,9 +33,9 @@ def _sum_of_products(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.sum(a * b, dtype=torch.float32)
 
 
-def _keeps(x: torch.Tensor, other: torch.Tensor) -> bool:
-    """Whether ``x op other`` stays in ``x``'s dtype (``other`` is not wider)."""
-    return torch.promote_types(x.dtype, other.dtype) == x.dtype
+def _narrowed(other: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``other`` cast to ``x``'s dtype where it is wider, so that ``x op other`` stays in ``x``'s dtype."""
+    return other if torch.promote_types(x.dtype, other.dtype) == x.dtype else other.to(x.dtype)
 
 
 class _GatedResidual(torch.autograd.Function):
@@ -44,7 +44,7 @@ class _GatedResidual(torch.autograd.Function):
         t = torch.tanh(gate)
         ctx.save_for_backward(h, t)
         ctx.x_dtype = x.dtype
-        return torch.addcmul(x, h, t if _keeps(x, t) else t.to(x.dtype))
+        return torch.addcmul(x, h, _narrowed(t, x))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -70,10 +70,8 @@ def gated_residual(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torc
     if h.shape != x.shape or gate.numel() != 1:
         raise ValueError(f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
                          f"element, got {tuple(gate.shape)}")
-    if not _keeps(x, h):
-        h = h.to(x.dtype)
+    h = _narrowed(h, x)
     cpu_mixed = x.device.type == "cpu" and h.dtype != x.dtype  # CPU bf16 element-wise kernels are slow (bench_gate)
     if torch.compiler.is_compiling() or not torch.is_grad_enabled() or cpu_mixed:
-        t = torch.tanh(gate)
-        return torch.addcmul(x, h, t if _keeps(x, t) else t.to(x.dtype))
+        return torch.addcmul(x, h, _narrowed(torch.tanh(gate), x))
     return _GatedResidual.apply(x, h, gate)
