@@ -43,6 +43,11 @@ How to read the tables:
 """
 
 
+def _rate(value: float) -> str:
+    """Three significant figures, but whole numbers from 100 up (1,105 rather than 1.1e+03)."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def load_results(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     out = []
     for path in sorted(folder.rglob("*.json")):
@@ -83,10 +88,10 @@ def _model_section(rel: str, r: dict[str, Any]) -> list[str]:
         cpu = row.get("cpu_ms_median")
         cpu_spread = row.get("cpu_spread")
         lines.append(
-            f"| {row['size']} | {row['mode']} | {row['variant']} | {row['clips_per_s']:.3g} | "
+            f"| {row['size']} | {row['mode']} | {row['variant']} | {_rate(row['clips_per_s'])} | "
             f"{row['step_ms_median']:.1f} | {100 * row['step_spread']:.0f}% | "
             f"{'n/a' if cpu is None else f'{cpu:.1f}'} | {'n/a' if cpu_spread is None else f'{100 * cpu_spread:.0f}%'} | "
-            f"{row['peak_mem_mb']:.0f} | {row['gflop_per_clip']:.1f} | {row['achieved_tflops']:.3g} | {mfu} |"
+            f"{row['peak_mem_mb']:.0f} | {row['gflop_per_clip']:.1f} | {_rate(row['achieved_tflops'])} | {mfu} |"
         )
     if r["ratios"]:
         lines += ["", f"Ratios on the {r['ratios'][0].get('clock', 'wall')} clock:", "", "| px | mode | overhead over floor | paired | adapter FLOPs | excess over FLOPs | "

@@ -301,3 +301,12 @@ def test_run_all_smoke_renders_results_md(tmp_path):
     assert f"## Device cpu: {saved['env']['device_name']}" in text
     ours_train = next(r for r in saved["results"] if r["mode"] == "train" and r["variant"] == "ours")
     assert f"| 32 | train | ours | {ours_train['clips_per_s']:.3g} |" in text
+
+
+@pytest.mark.parametrize(("value", "text"), [(1105.4, "1,105"), (419.2, "419"), (100.0, "100"), (53.04, "53"),
+                                             (0.2049, "0.205")])
+def test_report_writes_rates_as_whole_numbers_from_100_up(value, text):
+    """RESULTS.md once printed 1,105 clips/s as '1.1e+03'."""
+    from benchmarks.report import _rate
+
+    assert _rate(value) == text
