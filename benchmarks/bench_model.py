@@ -9,7 +9,10 @@ Three workloads run on the same tensors, interleaved round by round (``benchmark
 * ``naive`` -- the same model as a plain research-code loop (``baselines.NaiveMMADFER``), always eager;
 * ``nofusion`` -- ours without the fusion bottlenecks (prompts, progressive updates, lockstep runner and head
   kept) on its own copy of the backbones: the floor's token counts plus mmadapt's machinery, so
-  ``lockstep_overhead`` = t_nofusion / t_floor - 1 is the cost of hooks and lockstep alone.
+  ``lockstep_overhead`` = t_nofusion / t_floor - 1 is the cost of hooks and lockstep alone;
+* ``regional`` -- ours with only its fusion steps compiled (``model.compile_fusion()``), on its own copy of the
+  backbones, never compiled further: ``regional_speedup`` = t_ours / t_regional in an eager run. Opt-in
+  (``--variants``), as it compiles.
 
 Reported per frame size and mode: clips/s, step time, peak memory, analytic GFLOP per clip (``flops.py``),
 achieved TFLOP/s and MFU (against ``--peak-tflops``, by default the device's known dense bf16/fp32 peak; n/a on
@@ -52,7 +55,10 @@ from benchmarks.timing import StepTimer, measure, with_threads  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("ours", "floor", "naive", "nofusion")
+VARIANTS = ("ours", "floor", "naive", "nofusion", "regional")
+DEFAULT_VARIANTS = ("ours", "floor", "naive", "nofusion")
+EAGER_VARIANTS = ("naive", "regional")
+"""Never wrapped in a whole-model torch.compile."""
 MODES = ("train", "inference")
 
 
@@ -67,6 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="torch.compile ours and the floor (naive stays eager)")
     p.add_argument("--compile-mode", default=None,
                    help="torch.compile mode, e.g. max-autotune-no-cudagraphs or reduce-overhead (CUDA graphs)")
+    p.add_argument("--compile-backend", default="inductor",
+                   help="torch.compile backend for --compile and the regional variant (aot_eager: quick CPU checks)")
     p.add_argument("--checkpointing", action="store_true", help="recompute the frozen blocks in backward (all three)")
     p.add_argument("--sizes", type=int, nargs="+", default=[160], help="video frame sizes in px")
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
@@ -91,7 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
     half_backbones = args.backbone_dtype != "fp32"
     if args.variants is None:
-        args.variants = [v for v in VARIANTS if not (half_backbones and v == "naive")]
+        args.variants = [v for v in DEFAULT_VARIANTS if not (half_backbones and v == "naive")]
     elif half_backbones and "naive" in args.variants:
         p.error("--variants naive: the naive loop runs fp32 backbones only; drop it or use --backbone-dtype fp32")
     return args
@@ -123,11 +131,18 @@ def build_steps(
                                backbone_dtype=args.backbone_dtype, fusion=None)
         nofusion.set_grad_checkpointing(args.checkpointing)
         modules["nofusion"] = nofusion
+    if "regional" in args.variants:
+        regional = build_model(SPECS[args.backbone], size, args.frames, device, args.seed,
+                               backbone_dtype=args.backbone_dtype)
+        regional.set_grad_checkpointing(args.checkpointing)
+        modules["regional"] = regional.compile_fusion(mode=args.compile_mode, backend=args.compile_backend)
 
     def compiled(module: torch.nn.Module) -> Callable:
-        return torch.compile(module, mode=args.compile_mode) if args.compile else module
+        if not args.compile:
+            return module
+        return torch.compile(module, mode=args.compile_mode, backend=args.compile_backend)
 
-    forwards = {name: module if name == "naive" else compiled(module) for name, module in modules.items()}
+    forwards = {name: module if name in EAGER_VARIANTS else compiled(module) for name, module in modules.items()}
     steps: dict[str, dict[str, Callable[[], None]]] = {}
     for name in args.variants:
         fwd = forwards[name]
@@ -142,7 +157,7 @@ def build_steps(
                 floor_loss(out).backward()
 
         else:
-            owner = modules[name] if name == "nofusion" else model
+            owner = modules[name] if name in ("nofusion", "regional") else model
             opt = torch.optim.AdamW(list(owner.adapter_parameters()), lr=1e-4, fused=True)
 
             def train(fwd=fwd, opt=opt) -> None:
@@ -195,7 +210,7 @@ def bench_size(args: argparse.Namespace, size: int, device: torch.device, peak: 
                     "batch": args.batch,
                     "mode": mode,
                     "variant": name,
-                    "compiled": bool(args.compile and name != "naive"),
+                    "compiled": bool(args.compile and name not in EAGER_VARIANTS),
                     "step_ms_median": m.median_ms,
                     "step_ms_mean": m.mean_ms,
                     "step_ms_min": m.min_ms,
@@ -241,6 +256,9 @@ def _ratios(meas, fl: FlopBreakdown, size: int, mode: str) -> dict[str, Any] | N
     if "floor" in meas and "nofusion" in meas:
         out["lockstep_overhead"] = med("nofusion") / med("floor") - 1
         out["lockstep_overhead_paired"] = paired("nofusion", "floor") - 1
+    if "regional" in meas:
+        out["regional_speedup"] = med("ours") / med("regional")
+        out["regional_speedup_paired"] = paired("ours", "regional")
     if "naive" in meas:
         out["speedup_over_naive"] = med("naive") / med("ours")
         out["speedup_over_naive_paired"] = paired("naive", "ours")

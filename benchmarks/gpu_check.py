@@ -12,6 +12,8 @@ benchmark runs in its own process under a timeout so a slow compilation cannot e
    the issue's "800 TFLOP/s" stands for (the benchmark tables use the datasheet's dense peak).
 3. ``eager``        -- ``bench_model`` at 160 px x 16 frames, bf16, train + inference: ours, floor, naive, no-fusion.
    ``bf16_weights`` -- the same with the frozen backbones cast to bf16 (``cast_backbones``): ours, floor, no-fusion.
+   ``regional``     -- bf16 backbone weights, eager, against the same model with only its fusion steps compiled
+   (``compile_fusion``, regional compilation).
 4. ``profile``      -- ``profile_step.py``: device time per operator family, ours vs the floor (eager bf16 train);
    ``profile_bf16_weights`` the same with bf16 backbone weights.
    ``gate``         -- ``bench_gate.py``: the fusion's gated residual (hand-written backward) against autograd.
@@ -217,6 +219,9 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
     return [
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
         ("bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch]),
+        ("regional", 50, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch, "--variants",
+                          "ours", "floor", "regional", "--warmup", "5", *(["--compile-backend", "aot_eager"]
+                                                                          if args.smoke else [])]),
         ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
         ("profile_bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--size", size, *batch]),
         ("gate", 15, ["--dtype", "bf16", "--size", size, *batch]),

@@ -57,6 +57,12 @@ class _Attachment:
     handles: list[RemovableHandle]
 
 
+def _fuse(fusion: nn.Module, audio: torch.Tensor, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fusion step. A free function taking the bottleneck as an argument, so that its compiled form
+    (:meth:`MultimodalAdapterModel.compile_fusion`) serves every layer and survives ``copy.deepcopy``."""
+    return fusion(audio, video)
+
+
 class _StreamCast:
     """Forward hook on the embed stage's last module: its tokens leave in the residual stream's dtype.
 
@@ -116,6 +122,7 @@ class MultimodalAdapterModel(nn.Module):
         self.layer_map = config.fusion.resolve_layer_map(a.depth, v.depth) if config.fusion is not None else []
         self.fusion = nn.ModuleList(FusionBottleneck(config.fusion, a.width, v.width) for _ in self.layer_map)
         self.head = TemporalHead(config.head, a.width, v.width, config.num_classes)
+        self._fuse = _fuse  # compile_fusion swaps in the compiled form
         self.pos_embeds = nn.ParameterDict()
         if config.tune_pos_embed:
             for s in STREAMS:
@@ -210,6 +217,18 @@ class MultimodalAdapterModel(nn.Module):
                 self._backbone(s).to(dtype)
         finally:
             self._swap_pos(to_original=not self._adapters_enabled)
+        return self
+
+    def compile_fusion(self, **compile_kwargs: Any) -> MultimodalAdapterModel:
+        """``torch.compile`` the fusion steps only (regional compilation), leaving backbones and the rest eager.
+
+        Why: in an eager model the bottlenecks' memory-bound glue (casts, LayerNorms, means, GELU, the gated
+        residual) costs far more than their matrix products; compiled, it becomes a few fused kernels. All
+        bottlenecks share one forward, so one graph per token shape is compiled and reused by every fused layer,
+        which keeps compilation short. ``compile_kwargs`` go to ``torch.compile`` (``mode``, ``backend``, ...).
+        Compiling the whole model (``torch.compile(model)``) fuses more but compiles far longer.
+        """
+        self._fuse = torch.compile(_fuse, **compile_kwargs)
         return self
 
     def _check_attached(self) -> None:
@@ -338,7 +357,7 @@ class MultimodalAdapterModel(nn.Module):
             elif not enabled:
                 continue
             elif step.op == "fuse":
-                a, v = self.fusion[step.index](a, v)
+                a, v = self._fuse(self.fusion[step.index], a, v)
             elif step.op == "audio_prompt":
                 a = self.audio_prompts.update(step.index, a)
             else:

@@ -213,6 +213,18 @@ def test_bench_model_with_bf16_backbones_runs_a_bf16_stream_without_the_naive_lo
         bench_model.main([*TINY, "--backbone-dtype", "bf16", "--variants", "naive"])
 
 
+def test_bench_model_regional_variant_compiles_only_the_fusion_and_reports_its_speedup():
+    torch._dynamo.reset()
+    result = bench_model.main([*TINY, "--sizes", "32", "--mode", "both", "--variants", "ours", "regional",
+                               "--compile-backend", "aot_eager"])
+    rows = {(r["mode"], r["variant"]): r for r in result["results"]}
+    assert set(rows) == {(m, v) for m in ("train", "inference") for v in ("ours", "regional")}
+    assert not any(r["compiled"] for r in rows.values())  # regional is never wrapped in a whole-model compile
+    assert rows["train", "regional"]["gflop_per_clip"] == rows["train", "ours"]["gflop_per_clip"]
+    for q in result["ratios"]:
+        assert _positive_finite(q["regional_speedup"]) and _positive_finite(q["regional_speedup_paired"])
+
+
 def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
     model = build_model(SPECS["tiny"], 32, 2, seed=0, backbone_dtype="bf16")
     video, audio, _ = make_batch(model, 2, 2, "cpu", seed=0)
@@ -254,7 +266,7 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert summary["passed"]
     stages = summary["stages"]
     assert stages["correctness"]["result"]["passed"]
-    ok = ("peak", "eager", "bf16_weights", "profile", "profile_bf16_weights", "gate", "checkpointing", "sizes",
+    ok = ("peak", "eager", "bf16_weights", "regional", "profile", "profile_bf16_weights", "gate", "checkpointing", "sizes",
           "fp32", "patch_conv")
     assert all(stages[s]["status"] == "ok" for s in ok), {s: stages[s].get("error") for s in ok}
     assert all(stages[s]["status"] == "skipped"
@@ -266,7 +278,10 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert all(_positive_finite(r["clips_per_s"]) for r in eager["results"])
     profile = json.loads((tmp_path / "profile.json").read_text())
     assert profile["total_ms"]["ours"] > 0 and profile["total_ms"]["floor"] > 0
+    regional = json.loads((tmp_path / "regional.json").read_text())
+    assert all(_positive_finite(q["regional_speedup"]) for q in regional["ratios"])
     text = render(tmp_path)
+    assert "Regional compilation (`compile_fusion`)" in text
     assert "(profile_step)" in text and "(bench_gate)" in text and "| peak | ok |" in text
 
 

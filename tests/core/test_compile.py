@@ -73,3 +73,84 @@ def test_to_and_train_reach_the_backbones():
     assert model.pos_embeds["video_pos_embed"].dtype == torch.float64
     vid, aud = make_inputs(a_shape, v_shape)
     assert model(vid.double(), aud.double()).dtype == torch.float64
+
+
+@pytest.mark.parametrize("pair", ["timm+timm", "hfvit+clip"])
+def test_compile_fusion_matches_eager_logits_and_gradients(pair):
+    torch._dynamo.reset()
+    audio, video, a_shape, v_shape = make_pair(pair)
+    model = wrap(audio, video)
+    randomise_gates(model)
+    vid, aud = make_inputs(a_shape, v_shape)
+    results = []
+    for compiled in (False, True):
+        if compiled:
+            assert model.compile_fusion(backend="aot_eager") is model
+        model.zero_grad()
+        out = model(vid, aud)
+        out.square().sum().backward()
+        results.append((out.detach(), {n: p.grad.clone() for n, p in model.adapter_named_parameters()}))
+    (eager, eager_grads), (out, grads) = results
+    assert torch.allclose(out, eager, atol=1e-6, rtol=1e-6)
+    assert grads.keys() == eager_grads.keys()
+    for name, grad in grads.items():
+        assert torch.allclose(grad, eager_grads[name], atol=1e-6, rtol=1e-5), name
+
+
+def test_compile_fusion_serves_a_deep_copy_with_its_own_weights():
+    """The compiled step takes the bottleneck as an argument, so a copied model runs its own bottlenecks (a compiled
+    bound method would have kept calling the original's)."""
+    import copy
+
+    torch._dynamo.reset()
+    audio, video, a_shape, v_shape = make_pair("timm+timm")
+    model = wrap(audio, video).compile_fusion(backend="aot_eager")
+    randomise_gates(model)
+    vid, aud = make_inputs(a_shape, v_shape)
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        for fusion in twin.fusion:
+            fusion.video_gate.fill_(2.0)
+            fusion.audio_gate.fill_(-2.0)
+    assert not torch.allclose(twin(vid, aud), model(vid, aud))
+    reference = copy.deepcopy(twin)
+    reference._fuse = lambda fusion, a, v: fusion(a, v)  # the plain eager step
+    assert torch.allclose(twin(vid, aud), reference(vid, aud), atol=1e-6)
+
+
+def test_compile_fusion_inside_a_fullgraph_compile():
+    torch._dynamo.reset()
+    audio, video, a_shape, v_shape = make_pair("timm+timm")
+    model = wrap(audio, video).compile_fusion(backend="aot_eager")
+    randomise_gates(model)
+    vid, aud = make_inputs(a_shape, v_shape)
+    eager = model(vid, aud)
+    out = torch.compile(model, fullgraph=True, backend="aot_eager")(vid, aud)
+    assert torch.allclose(out, eager, atol=1e-5, rtol=1e-5)
+
+
+def test_train_config_compile_fusion_trains_through_the_compiled_step(tmp_path):
+    from mmadapt.model import MultimodalAdapterModel
+    from mmadapt.recipe import TrainConfig, train
+
+    torch._dynamo.reset()
+    audio, video, a_shape, v_shape = make_pair("timm+timm")
+    model = wrap(audio, video).train()
+    calls = []
+
+    def quick_compile(**kwargs):  # inductor compiles for minutes on a CPU; the step's semantics are the same
+        calls.append(kwargs)
+        return MultimodalAdapterModel.compile_fusion(model, backend="aot_eager")
+
+    model.compile_fusion = quick_compile
+    g = torch.Generator().manual_seed(0)
+    clips = [(torch.randn(3, *v_shape, generator=g), torch.randn(*a_shape, generator=g), i % 5) for i in range(8)]
+    before = {n: p.detach().clone() for n, p in model.adapter_named_parameters()}
+    cfg = TrainConfig(epochs=1, batch_size=4, num_workers=0, device="cpu", amp="off", out_dir=str(tmp_path),
+                      progress=False, log_every=0, compile_fusion=True, lr=1e-2)
+    result = train(model, clips, None, cfg)
+    assert calls == [{}]
+    assert torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
+    gates = [n for n in before if n.endswith("_gate")]
+    assert gates and all(not torch.equal(dict(model.adapter_named_parameters())[n], before[n]) for n in gates)
+

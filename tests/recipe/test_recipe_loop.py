@@ -120,6 +120,8 @@ def test_bad_setups_are_rejected(tmp_path):
         train(frozen, ClipSet(8), None, _cfg(tmp_path))
     with pytest.raises(ValueError, match="backbone_dtype='bfloat16' needs a model with cast_backbones"):
         train(make_model(0), ClipSet(8), None, _cfg(tmp_path, backbone_dtype="bfloat16"))
+    with pytest.raises(ValueError, match="compile_fusion needs a model with compile_fusion"):
+        train(make_model(0), ClipSet(8), None, _cfg(tmp_path, compile_fusion=True))
 
 
 def test_evaluate_is_independent_of_batch_size_and_restores_mode():

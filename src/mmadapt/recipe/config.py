@@ -68,6 +68,11 @@ class TrainConfig:
         "fp32 recipe.",
     )
     compile: bool = _help(False, "Run the forward through torch.compile(model).")
+    compile_fusion: bool = _help(
+        False,
+        "torch.compile only the fusion bottlenecks (model.compile_fusion): the eager model's largest overhead "
+        "fused into a few kernels at a fraction of the whole-model compile time (H100, bf16: train step x1.11).",
+    )
     grad_checkpointing: bool = _help(False, "Call model.set_grad_checkpointing(True) when the model has it.")
     num_workers: int = _help(4, "DataLoader worker processes (0 = load in the main process).")
     find_unused_parameters: bool = _help(False, "DDP find_unused_parameters (only for models that need it).")

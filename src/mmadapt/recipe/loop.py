@@ -167,6 +167,8 @@ class Trainer:
             cfg.save(out_dir / "config.json")
 
         model = apply_backbone_dtype(self.model.to(device), cfg.backbone_dtype)
+        if cfg.compile_fusion:
+            model = _compile_fusion(model)
         if cfg.grad_checkpointing:
             if callable(getattr(model, "set_grad_checkpointing", None)):
                 model.set_grad_checkpointing(True)
@@ -439,6 +441,15 @@ def apply_backbone_dtype(model: nn.Module, backbone_dtype: str) -> nn.Module:
             f"(mmadapt.MultimodalAdapterModel); {type(model).__name__} has none"
         )
     return model.cast_backbones(getattr(torch, backbone_dtype))
+
+
+def _compile_fusion(model: nn.Module) -> nn.Module:
+    if not callable(getattr(model, "compile_fusion", None)):
+        raise ValueError(
+            f"TrainConfig.compile_fusion needs a model with compile_fusion() (mmadapt.MultimodalAdapterModel); "
+            f"{type(model).__name__} has none"
+        )
+    return model.compile_fusion()
 
 
 def train(

@@ -9,7 +9,6 @@ block 0 (append prompts), optionally one per scheduled block (progressive update
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
