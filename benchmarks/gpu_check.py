@@ -216,12 +216,12 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
     batch = [] if args.smoke else ["--batch", str(args.batch)]
     half = [] if args.smoke else ["--batch", str(max(1, args.batch // 2))]
     other_sizes = ["32"] if args.smoke else ["112", "224"]
+    quick_compile = ["--compile-backend", "aot_eager"] if args.smoke else []  # inductor takes minutes on a CPU
     return [
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
         ("bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch]),
         ("regional", 50, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch, "--variants",
-                          "ours", "floor", "regional", "--warmup", "5", *(["--compile-backend", "aot_eager"]
-                                                                          if args.smoke else [])]),
+                          "ours", "floor", "regional", "--warmup", "5", *quick_compile]),
         ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
         ("profile_bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--size", size, *batch]),
         ("gate", 15, ["--dtype", "bf16", "--size", size, *batch]),

@@ -109,8 +109,9 @@ def _model_section(rel: str, r: dict[str, Any]) -> list[str]:
             )
     regional = [q for q in r["ratios"] if "regional_speedup" in q]
     if regional:
-        lines += [""] + [f"Regional compilation (`compile_fusion`), {q['size']} px {q['mode']}: x{q['regional_speedup']:.3f} "
-                         f"over eager ours (paired x{q['regional_speedup_paired']:.3f})." for q in regional]
+        lines += [""] + [f"Regional compilation (`compile_fusion`), {q['size']} px {q['mode']}: "
+                         f"x{q['regional_speedup']:.3f} over eager ours (paired x{q['regional_speedup_paired']:.3f})."
+                         for q in regional]
     if "max_batch" in r:
         mb = r["max_batch"]
         lines += ["", f"Largest train-step batch at {mb['size']} px x {mb['frames']} frames ({mb['dtype']}, eager): "
