@@ -24,6 +24,7 @@ from torch.utils.checkpoint import checkpoint
 from torch.utils.hooks import RemovableHandle
 
 from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
+from ._freeze import grad_flags, restore_grad_flags
 from .adapters import FusionBottleneck, PromptInjector, TemporalHead
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .config import MultimodalConfig
@@ -51,7 +52,7 @@ class _Attachment:
     """Everything changed on one backbone while attached, so that ``detach`` can undo it exactly."""
 
     anatomy: Anatomy
-    grad_flags: dict[int, bool]
+    grad_flags: dict[str, bool]
     original_pos: dict[str, nn.Parameter]
     undo_size: Any
     handles: list[RemovableHandle]
@@ -156,7 +157,7 @@ class MultimodalAdapterModel(nn.Module):
         for s in STREAMS:
             anatomy = self._anatomy[s]
             backbone = self._backbone(s)
-            flags = {id(p): p.requires_grad for p in backbone.parameters()}
+            flags = grad_flags(backbone)
             for p in backbone.parameters():
                 p.requires_grad_(False)
             original = {}
@@ -198,8 +199,7 @@ class MultimodalAdapterModel(nn.Module):
                 if name in att.original_pos:
                     slot.set(att.original_pos[name])
             att.undo_size()
-            for p in self._backbone(s).parameters():
-                p.requires_grad_(att.grad_flags.get(id(p), p.requires_grad))
+            restore_grad_flags(self._backbone(s), att.grad_flags)
         self._detached = True
         audio, video = self.audio_backbone, self.video_backbone
         return audio, video

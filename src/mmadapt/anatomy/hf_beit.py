@@ -104,17 +104,27 @@ class BeitAnatomy(HFAnatomy):
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:
         if num_prompts <= 0:
             return []
-
-        def pad_bias(module: nn.Module, args: tuple, kwargs: dict, out: torch.Tensor) -> torch.Tensor | None:
-            if not enabled():
-                return None
-            interpolate = args[1] if len(args) > 1 else kwargs.get("interpolate_pos_encoding", False)
-            if interpolate:
-                raise UnsupportedBackboneError(
-                    f"{type(self.model).__name__} with interpolate_pos_encoding=True stretches its relative "
-                    "position bias over the prompt tokens; call it without that flag (mmadapt resizes through "
-                    "set_input_size)"
-                )
-            return F.pad(out, (0, num_prompts, 0, num_prompts))  # (1, heads, N, N) -> (1, heads, N+P, N+P), zeros
-
+        pad_bias = _BiasPad(type(self.model).__name__, num_prompts, enabled)
         return [m.register_forward_hook(pad_bias, with_kwargs=True) for m in self._bias_modules]
+
+
+class _BiasPad:
+    """Forward hook on each relative-bias module: zero rows and columns for the prompts.
+
+    An object rather than a closure, so that ``copy.deepcopy`` of a prompted backbone reads the copy's ``enabled``
+    (a bound method of the copied injector)."""
+
+    def __init__(self, model_name: str, num_prompts: int, enabled: Callable[[], bool]) -> None:
+        self.model_name, self.num_prompts, self.enabled = model_name, num_prompts, enabled
+
+    def __call__(self, module: nn.Module, args: tuple, kwargs: dict, out: torch.Tensor) -> torch.Tensor | None:
+        if not self.enabled():
+            return None
+        interpolate = args[1] if len(args) > 1 else kwargs.get("interpolate_pos_encoding", False)
+        if interpolate:
+            raise UnsupportedBackboneError(
+                f"{self.model_name} with interpolate_pos_encoding=True stretches its relative position bias over "
+                "the prompt tokens; call it without that flag (mmadapt resizes through set_input_size)"
+            )
+        p = self.num_prompts
+        return F.pad(out, (0, p, 0, p))  # (1, heads, N, N) -> (1, heads, N+P, N+P), zeros

@@ -83,21 +83,30 @@ class TimmEvaAnatomy(TimmViTAnatomy):
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:
         if num_prompts <= 0 or getattr(self.model, "rope", None) is None:
             return []
-        prefix = self.num_prefix_tokens
-
-        def pad(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
-            rope = kwargs.get("rope")
-            if rope is None or not enabled():
-                return None
-            x = args[0] if args else kwargs["x"]
-            rows = x.shape[1] - prefix
-            if rope.shape[-2] == rows:
-                return None  # already padded (the runner's own call)
-            if rope.shape[-2] + num_prompts != rows:
-                raise InputShapeError(
-                    f"rope table has {rope.shape[-2]} rows but the block sees {rows} non-prefix tokens and "
-                    f"{num_prompts} prompts were attached"
-                )
-            return args, {**kwargs, "rope": pad_rope_identity(rope, rows)}
-
+        pad = _RopePad(self.num_prefix_tokens, num_prompts, enabled)
         return [blk.register_forward_pre_hook(pad, with_kwargs=True) for blk in self._blocks]
+
+
+class _RopePad:
+    """Forward pre-hook on each block: gives the prompts identity rows in the rope table the model's forward passes.
+
+    An object rather than a closure, so that ``copy.deepcopy`` of a prompted backbone reads the copy's ``enabled``
+    (a bound method of the copied injector)."""
+
+    def __init__(self, prefix: int, num_prompts: int, enabled: Callable[[], bool]) -> None:
+        self.prefix, self.num_prompts, self.enabled = prefix, num_prompts, enabled
+
+    def __call__(self, module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+        rope = kwargs.get("rope")
+        if rope is None or not self.enabled():
+            return None
+        x = args[0] if args else kwargs["x"]
+        rows = x.shape[1] - self.prefix
+        if rope.shape[-2] == rows:
+            return None  # already padded (the runner's own call)
+        if rope.shape[-2] + self.num_prompts != rows:
+            raise InputShapeError(
+                f"rope table has {rope.shape[-2]} rows but the block sees {rows} non-prefix tokens and "
+                f"{self.num_prompts} prompts were attached"
+            )
+        return args, {**kwargs, "rope": pad_rope_identity(rope, rows)}

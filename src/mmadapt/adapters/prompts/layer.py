@@ -9,12 +9,14 @@ block 0 (append prompts), optionally one per scheduled block (progressive update
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from ..._freeze import grad_flags, restore_grad_flags
 from ...anatomy import Anatomy, map_tokens, resolve_anatomy
 from .config import PromptConfig
 
@@ -67,6 +69,8 @@ class PromptInjector(nn.Module):
         return x[:, : x.shape[1] - self.num_prompts]
 
     # ---- hooks ------------------------------------------------------------------------------------------
+    # Bound methods (or partials of them), never closures: ``copy.deepcopy`` duplicates a bound method together
+    # with its injector, so a copied backbone runs on the copy's prompts and ``enabled`` flag.
     def attach(self, anatomy: Anatomy, *, hook_blocks: bool, strip_output: bool) -> None:
         """Hook the injector into ``anatomy``'s backbone.
 
@@ -78,10 +82,10 @@ class PromptInjector(nn.Module):
         self._handles.append(anatomy.embed_output.register_forward_hook(self._append_hook))
         if hook_blocks:
             for b in self.schedule:
-                self._handles.append(anatomy.blocks[b].register_forward_hook(self._make_update_hook(b)))
+                self._handles.append(anatomy.blocks[b].register_forward_hook(partial(self._update_hook, b)))
         if strip_output and anatomy.token_output is not None:
             self._handles.append(anatomy.token_output.register_forward_hook(self._strip_hook))
-        self._handles.extend(anatomy.prompt_fixups(self.num_prompts, lambda: self.enabled))
+        self._handles.extend(anatomy.prompt_fixups(self.num_prompts, self.is_enabled))
 
     def detach(self) -> None:
         for h in self._handles:
@@ -92,14 +96,14 @@ class PromptInjector(nn.Module):
     def attached(self) -> bool:
         return bool(self._handles)
 
+    def is_enabled(self) -> bool:
+        return self.enabled
+
     def _append_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
         return map_tokens(output, self.append) if self.enabled else output
 
-    def _make_update_hook(self, block: int):
-        def hook(module: nn.Module, args: Any, output: Any) -> Any:
-            return map_tokens(output, lambda x: self.update(block, x)) if self.enabled else output
-
-        return hook
+    def _update_hook(self, block: int, module: nn.Module, args: Any, output: Any) -> Any:
+        return map_tokens(output, partial(self.update, block)) if self.enabled else output
 
     def _strip_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
         return map_tokens(output, self.strip) if self.enabled else output
@@ -112,7 +116,7 @@ class PromptedViT:
         self.vit = vit
         self.injector = injector
         self.anatomy = anatomy
-        self._grad_flags = {id(p): p.requires_grad for p in vit.parameters()}
+        self._grad_flags = grad_flags(vit)
 
     def parameters(self):
         return self.injector.parameters()
@@ -120,8 +124,7 @@ class PromptedViT:
     def detach(self) -> nn.Module:
         """Remove every hook and restore the ViT's gradient flags; returns the untouched ViT."""
         self.injector.detach()
-        for p in self.vit.parameters():
-            p.requires_grad_(self._grad_flags.get(id(p), p.requires_grad))
+        restore_grad_flags(self.vit, self._grad_flags)
         return self.vit
 
 
