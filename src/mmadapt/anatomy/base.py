@@ -234,5 +234,8 @@ class Anatomy(ABC):
         """Undo what ``_resize`` changed (called on detach)."""
 
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:
-        """Family-specific hooks that make appended prompt tokens legal (e.g. RoPE, relative position bias)."""
+        """Family-specific hooks that make appended prompt tokens legal (e.g. RoPE, relative position bias).
+
+        Register objects or bound methods that hold ``enabled``, not closures over it: ``copy.deepcopy`` duplicates
+        those, so a copied backbone follows its own injector's switch."""
         return []
