@@ -25,14 +25,19 @@ def _pooled(vit, x):
         return mmadapt.resolve_anatomy(vit).native_pooled(x)
 
 
-@pytest.mark.parametrize("family", sorted(SINGLE))
-def test_deepcopied_prompted_vit_runs_on_its_own_prompts(family):
+def _prompted_vit(family):
+    """A seeded ViT of ``family`` with prompts attached, its input, and its pooled output before and after."""
     torch.manual_seed(0)
     vit, shape = SINGLE[family](3)
     x = torch.randn(2, *shape)
     native = _pooled(vit, x)
     handle = mmadapt.attach_prompts(vit, PromptConfig(num_prompts=3, schedule={0: 2}))
-    prompted = _pooled(vit, x)
+    return vit, handle, x, native, _pooled(vit, x)
+
+
+@pytest.mark.parametrize("family", sorted(SINGLE))
+def test_deepcopied_prompted_vit_runs_on_its_own_prompts(family):
+    vit, handle, x, native, prompted = _prompted_vit(family)
     twin, twin_handle = copy.deepcopy((vit, handle))
     assert torch.equal(_pooled(twin, x), prompted)
 
@@ -50,13 +55,8 @@ def test_deepcopied_prompted_vit_runs_on_its_own_prompts(family):
 
 @pytest.mark.parametrize("family", sorted(SINGLE))
 def test_detaching_a_deepcopied_prompted_vit_restores_it_and_spares_the_original(family):
-    torch.manual_seed(0)
-    vit, shape = SINGLE[family](3)
-    x = torch.randn(2, *shape)
-    native = _pooled(vit, x)
-    flags = [p.requires_grad for p in vit.parameters()]
-    handle = mmadapt.attach_prompts(vit, PromptConfig(num_prompts=3, schedule={0: 2}))
-    prompted = _pooled(vit, x)
+    flags = [p.requires_grad for p in SINGLE[family](3)[0].parameters()]  # a fresh ViT's, before freezing
+    vit, handle, x, native, prompted = _prompted_vit(family)
     twin, twin_handle = copy.deepcopy((vit, handle))
     assert twin_handle.detach() is twin
     assert hook_count(twin) == 0

@@ -1,6 +1,6 @@
 """Backbone anatomies: one file per family, resolved from the model object through a validating registry."""
 
-from .base import Anatomy, BackboneIdentity, PosSlot, map_tokens
+from .base import Anatomy, BackboneIdentity, PosSlot, PromptFixup, map_tokens
 from .registry import list_anatomies, register_anatomy, resolve_anatomy
 from .timm_vit import TimmViTAnatomy
 
@@ -10,6 +10,7 @@ __all__ = [
     "Anatomy",
     "BackboneIdentity",
     "PosSlot",
+    "PromptFixup",
     "TimmViTAnatomy",
     "list_anatomies",
     "map_tokens",

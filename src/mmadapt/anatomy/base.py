@@ -23,6 +23,16 @@ from ..errors import InputShapeError, UnsupportedBackboneError
 Undo = Callable[[], None]
 
 
+class PromptFixup:
+    """Base of the hooks :meth:`Anatomy.prompt_fixups` registers: the prompt count and the injector's switch.
+
+    An object rather than a closure over ``enabled`` (a bound method of the injector): ``copy.deepcopy`` of a
+    prompted backbone duplicates it with the copied injector, so the copy follows its own switch."""
+
+    def __init__(self, num_prompts: int, enabled: Callable[[], bool]) -> None:
+        self.num_prompts, self.enabled = num_prompts, enabled
+
+
 @dataclass(frozen=True)
 class PosSlot:
     """A tunable positional table: the parameter ``owner.<attr>``, swapped in and out by reference."""
@@ -234,8 +244,6 @@ class Anatomy(ABC):
         """Undo what ``_resize`` changed (called on detach)."""
 
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:
-        """Family-specific hooks that make appended prompt tokens legal (e.g. RoPE, relative position bias).
-
-        Register objects or bound methods that hold ``enabled``, not closures over it: ``copy.deepcopy`` duplicates
-        those, so a copied backbone follows its own injector's switch."""
+        """Family-specific hooks that make appended prompt tokens legal (e.g. RoPE, relative position bias);
+        write them as :class:`PromptFixup` subclasses so that ``copy.deepcopy`` gives a copy its own."""
         return []

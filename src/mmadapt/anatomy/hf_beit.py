@@ -26,7 +26,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ..errors import UnsupportedBackboneError
 from ._hf import HFAnatomy, find_layers, first, param_names
-from .base import PosSlot
+from .base import PosSlot, PromptFixup
 
 _BIAS_TABLE = "relative_position_bias_table"
 
@@ -108,14 +108,12 @@ class BeitAnatomy(HFAnatomy):
         return [m.register_forward_hook(pad_bias, with_kwargs=True) for m in self._bias_modules]
 
 
-class _BiasPad:
-    """Forward hook on each relative-bias module: zero rows and columns for the prompts.
-
-    An object rather than a closure, so that ``copy.deepcopy`` of a prompted backbone reads the copy's ``enabled``
-    (a bound method of the copied injector)."""
+class _BiasPad(PromptFixup):
+    """Forward hook on each relative-bias module: zero rows and columns for the prompts."""
 
     def __init__(self, model_name: str, num_prompts: int, enabled: Callable[[], bool]) -> None:
-        self.model_name, self.num_prompts, self.enabled = model_name, num_prompts, enabled
+        super().__init__(num_prompts, enabled)
+        self.model_name = model_name
 
     def __call__(self, module: nn.Module, args: tuple, kwargs: dict, out: torch.Tensor) -> torch.Tensor | None:
         if not self.enabled():

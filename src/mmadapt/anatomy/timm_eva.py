@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from ..errors import InputShapeError
+from .base import PromptFixup
 from .timm_vit import TimmViTAnatomy
 
 
@@ -87,14 +88,12 @@ class TimmEvaAnatomy(TimmViTAnatomy):
         return [blk.register_forward_pre_hook(pad, with_kwargs=True) for blk in self._blocks]
 
 
-class _RopePad:
-    """Forward pre-hook on each block: gives the prompts identity rows in the rope table the model's forward passes.
-
-    An object rather than a closure, so that ``copy.deepcopy`` of a prompted backbone reads the copy's ``enabled``
-    (a bound method of the copied injector)."""
+class _RopePad(PromptFixup):
+    """Forward pre-hook on each block: gives the prompts identity rows in the rope table the model's forward passes."""
 
     def __init__(self, prefix: int, num_prompts: int, enabled: Callable[[], bool]) -> None:
-        self.prefix, self.num_prompts, self.enabled = prefix, num_prompts, enabled
+        super().__init__(num_prompts, enabled)
+        self.prefix = prefix
 
     def __call__(self, module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
         rope = kwargs.get("rope")
