@@ -25,3 +25,10 @@ class AdapterMismatchError(MMAdaptError, ValueError):
 
 class CheckpointError(MMAdaptError, ValueError):
     """A weights file is missing, truncated, corrupt, or unsafe to load."""
+
+
+class RegistryError(MMAdaptError, LookupError):
+    """A registry was asked for a name it does not hold, or refused a registration (taken or invalid name)."""
+
+    def __str__(self) -> str:  # LookupError's KeyError cousin would quote the message; keep it plain
+        return str(self.args[0]) if self.args else ""
