@@ -26,8 +26,8 @@ from mmadapt._dtype import to_weight_dtype
 
 
 def _check_timm_pair(model) -> None:
-    for name in ("audio_backbone", "video_backbone"):
-        vit = getattr(model, name)
+    for name in ("audio", "video"):
+        vit = model.backbones[name]
         missing = [a for a in ("patch_embed", "cls_token", "blocks", "norm") if getattr(vit, a, None) is None]
         if missing:
             raise TypeError(f"baselines need timm ViTs with a CLS token; {name} ({type(vit).__name__}) lacks {missing}")
@@ -52,11 +52,11 @@ class BackboneFloor(_Runner):
     def __init__(self, model, checkpointing: bool = False) -> None:
         super().__init__(checkpointing)
         _check_timm_pair(model)
-        self.audio = model.audio_backbone  # shared with the wrapped model, frozen
-        self.video = model.video_backbone
+        self.audio = model.backbones["audio"]  # shared with the wrapped model, frozen
+        self.video = model.backbones["video"]
         num_prompts = model.config.prompts.num_prompts if model.config.prompts is not None else 0
-        self.audio_pos = nn.Parameter(model.pos_embeds["audio_pos_embed"].detach().clone())  # (1, 1 + grid, D)
-        self.video_pos = nn.Parameter(model.pos_embeds["video_pos_embed"].detach().clone())
+        self.audio_pos = nn.Parameter(model.pos_embeds["audio"]["pos_embed"].detach().clone())  # (1, 1 + grid, D)
+        self.video_pos = nn.Parameter(model.pos_embeds["video"]["pos_embed"].detach().clone())
         ref = self.audio_pos
         self.audio_extra = nn.Parameter(ref.new_zeros(1, num_prompts, ref.shape[-1]))  # (1, P, Da)
         self.video_extra = nn.Parameter(self.video_pos.new_zeros(1, num_prompts, self.video_pos.shape[-1]))
@@ -86,10 +86,10 @@ class NaiveMMADFER(_Runner):
     def __init__(self, model, checkpointing: bool = False) -> None:
         super().__init__(checkpointing)
         _check_timm_pair(model)
-        depth = len(model.video_backbone.blocks)
-        if len(model.audio_backbone.blocks) != depth or model.layer_map != [(i, i) for i in range(depth)]:
+        depth = len(model.backbones["video"].blocks)
+        if len(model.backbones["audio"].blocks) != depth or model.fused_layers != [{"audio": i, "video": i} for i in range(depth)]:
             raise ValueError("the naive loop fuses block i with block i: it needs two encoders of equal depth")
-        if model.audio_prompts is None or model.head.temporal is None:
+        if "audio" not in model.prompts or model.head.temporal is None:
             raise ValueError(
                 "the naive loop is the full mma-dfer model: prompts and the temporal transformer are needed"
             )
@@ -115,29 +115,30 @@ class NaiveMMADFER(_Runner):
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         m = self.model
-        A, V = m.audio_backbone, m.video_backbone
+        A, V = m.backbones["audio"], m.backbones["video"]
         n, t = video.shape[:2]
-        a = self._embed(A, audio, m.audio_prompts, m.pos_embeds["audio_pos_embed"])  # (n, Na, Da)
-        v = self._embed(V, video.flatten(0, 1), m.video_prompts, m.pos_embeds["video_pos_embed"])  # (n·T, Nv, Dv)
+        a = self._embed(A, audio, m.prompts["audio"], m.pos_embeds["audio"]["pos_embed"])  # (n, Na, Da)
+        v = self._embed(V, video.flatten(0, 1), m.prompts["video"], m.pos_embeds["video"]["pos_embed"])  # (n·T, Nv, Dv)
         for i in range(len(V.blocks)):
             a = self.block(A.blocks[i], a)
             v = self.block(V.blocks[i], v)
             f = m.fusion[i]
-            v_lo = f.video_down(v)
-            a_lo = f.audio_down(a)
+            v_lo = f.down["video"](v)
+            a_lo = f.down["audio"](a)
             v_in = v_lo + a_lo.mean(1, keepdim=True).repeat_interleave(t, dim=0)  # materialised (n·T, 1, d)
             a_in = a_lo + v_lo.view(n, t, v_lo.shape[1], -1).mean(1).mean(1, keepdim=True)
-            v = v + torch.tanh(f.video_gate) * f.video_up(v_in)
-            a = a + torch.tanh(f.audio_gate) * f.audio_up(a_in)
-            v = self._progressive(v, m.video_prompts, i)
-            a = self._progressive(a, m.audio_prompts, i)
+            v = v + torch.tanh(f.gate["video"]) * f.up["video"](v_in)
+            a = a + torch.tanh(f.gate["audio"]) * f.up["audio"](a_in)
+            v = self._progressive(v, m.prompts["video"], i)
+            a = self._progressive(a, m.prompts["audio"], i)
         v = V.norm(v)[:, 0]  # (n·T, Dv) CLS
         a = A.norm(a)[:, 0]  # (n, Da)
         return self._head(v.view(n, t, -1), a)
 
     def _head(self, v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         head = self.model.head
-        x = head.joint.proj(v + head.joint.audio_proj(a)[:, None, :])  # (n, T, E)
+        a = head.joint.proj_in["audio"](a) if "audio" in head.joint.proj_in else a  # to the video width
+        x = head.joint.proj(v + a[:, None, :])  # (n, T, E)
         tt = head.temporal
         n, t = x.shape[:2]
         x = torch.cat([tt.cls_token.expand(n, -1, -1), x], dim=1) + tt.pos_embedding[:, : t + 1]

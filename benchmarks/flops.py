@@ -141,7 +141,7 @@ def stream_shapes(model, frames: int) -> dict[str, StreamShape]:
     identity = model.backbone_identity()
     prompts = model.config.prompts.num_prompts if model.config.prompts is not None else 0
     shapes = {}
-    for stream, backbone in (("audio", model.audio_backbone), ("video", model.video_backbone)):
+    for stream, backbone in (("audio", model.backbones["audio"]), ("video", model.backbones["video"])):
         ident = identity[stream]
         (h, w), (ph, pw) = ident["input_size"], ident["patch_size"]
         patches = (h // ph) * (w // pw)
@@ -175,13 +175,13 @@ def model_flops(model, frames: int) -> FlopBreakdown:
     a, v = s["audio"], s["video"]
     fusion = 0
     for f in model.fusion:
-        audio_macs = linear_macs_per_token(f.audio_down) + linear_macs_per_token(f.audio_up)
-        video_macs = linear_macs_per_token(f.video_down) + linear_macs_per_token(f.video_up)
+        audio_macs = linear_macs_per_token(f.down["audio"]) + linear_macs_per_token(f.up["audio"])
+        video_macs = linear_macs_per_token(f.down["video"]) + linear_macs_per_token(f.up["video"])
         fusion += 2 * (audio_macs * a.tokens + video_macs * v.tokens * v.sequences)
     head = model.head
     head_linear = 2 * (
         linear_macs_per_token(head.joint.proj) * frames
-        + linear_macs_per_token(head.joint.audio_proj)  # once per clip (Identity when widths match)
+        + linear_macs_per_token(head.joint.proj_in)  # once per clip (no Linear when widths match)
         + linear_macs_per_token(head.classifier)
     )
     head_attention = 0

@@ -166,7 +166,7 @@ def correctness(device: torch.device, seed: int = 0) -> dict[str, Any]:
 @torch.no_grad()
 def _prompt_sensitivity(model, video, audio, logits: torch.Tensor) -> float:
     """Largest logit change when the video prompt tokens get noise of std 0.1 (restored afterwards)."""
-    prompts = model.video_prompts.prompts
+    prompts = model.prompts["video"].prompts
     saved = prompts.clone()
     prompts.add_(torch.randn(prompts.shape, generator=torch.Generator().manual_seed(1)) * 0.1)
     moved = (model(video, audio).float() - logits).abs().max().item()
@@ -257,7 +257,7 @@ def matmul_peak(device: torch.device, smoke: bool = False, n: int = 8192, iters:
 def patch_conv(device: torch.device, spec: str, size: int, frames: int, batch: int, iters: int) -> dict[str, Any]:
     """Time the video patch convolution on one batch of frames: NCHW input vs channels-last input."""
     model = build_model(SPECS[spec], size, frames, device=device)
-    conv = model.video_backbone.patch_embed.proj
+    conv = model.backbones["video"].patch_embed.proj
     x = torch.randn(batch * frames, conv.in_channels, size, size, device=device)
     out: dict[str, Any] = {"size": size, "frames_in_batch": batch * frames}
     for layout, fmt in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):

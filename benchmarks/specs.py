@@ -114,13 +114,13 @@ def randomise(model: mmadapt.MultimodalAdapterModel, seed: int = 0) -> None:
     def normal_(t: torch.Tensor, std: float) -> None:
         t.copy_(torch.randn(t.shape, generator=g) * std)
 
-    for vit in (model.audio_backbone, model.video_backbone):
+    for vit in (model.backbones["audio"], model.backbones["video"]):
         for m in vit.modules():
             if isinstance(m, torch.nn.Linear):
                 normal_(m.weight, m.in_features**-0.5)
         normal_(vit.cls_token, 1.0)
     for f in model.fusion:
-        f.audio_gate.copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
-        f.video_gate.copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
+        f.gate["audio"].copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
+        f.gate["video"].copy_(torch.rand(1, generator=g) * 1.6 - 0.8)
     for p in model.adapter_parameters():
         p.add_(torch.randn(p.shape, generator=g) * 0.05)

@@ -1,14 +1,22 @@
-"""mmadapt: PEFT-style adapters that turn two unimodal ViTs (audio, video) into a multimodal temporal model."""
+"""mmadapt: PEFT-style adapters that turn unimodal ViTs (audio, video, ...) into a multimodal temporal model."""
 
 from .adapters import (
+    AdapterConfig,
+    AddProjectConfig,
     FusionBottleneck,
     FusionConfig,
+    FusionKindConfig,
+    MeanBottleneck,
+    MeanBottleneckConfig,
     PromptConfig,
     PromptedViT,
     PromptInjector,
     TemporalHead,
     TemporalHeadConfig,
     attach_prompts,
+    get_adapter_kind,
+    list_adapter_kinds,
+    register_adapter_kind,
 )
 from .anatomy import Anatomy, list_anatomies, register_anatomy, resolve_anatomy
 from .backbones import audiomae_vit_base, create_backbone, list_backbones, load_backbone, maeface_vit_base
@@ -20,27 +28,38 @@ from .errors import (
     ConfigError,
     InputShapeError,
     MMAdaptError,
+    RegistryError,
     UnsupportedBackboneError,
 )
 from .model import MultimodalAdapterModel, StreamOutputs, wrap_encoders
 from .presets import describe_preset, get_preset, list_presets, register_preset
+from .registry import Registry
+from .streams import StreamInfo
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdapterConfig",
     "AdapterMismatchError",
+    "AddProjectConfig",
     "Anatomy",
     "CheckpointError",
     "ConfigError",
     "FusionBottleneck",
     "FusionConfig",
+    "FusionKindConfig",
     "InputShapeError",
     "MMAdaptError",
+    "MeanBottleneck",
+    "MeanBottleneckConfig",
     "MultimodalAdapterModel",
     "MultimodalConfig",
     "PromptConfig",
     "PromptInjector",
     "PromptedViT",
+    "Registry",
+    "RegistryError",
+    "StreamInfo",
     "StreamOutputs",
     "TemporalHead",
     "TemporalHeadConfig",
@@ -51,13 +70,16 @@ __all__ = [
     "create_backbone",
     "describe_preset",
     "from_official",
+    "get_adapter_kind",
     "get_preset",
+    "list_adapter_kinds",
     "list_anatomies",
     "list_backbones",
     "list_presets",
     "load_backbone",
     "load_converted",
     "maeface_vit_base",
+    "register_adapter_kind",
     "register_anatomy",
     "register_preset",
     "resolve_anatomy",

@@ -1,4 +1,8 @@
-"""The configuration of a multimodal adapter model: which adapters, with which settings, at which input sizes."""
+"""The configuration of a multimodal adapter model: which adapter kinds, with which settings, at which input sizes.
+
+Each adapter field holds the config of a registered kind (:mod:`mmadapt.adapters.kinds`); as a dict it names its
+kind under ``"type"`` (absent: the role's default kind, as format-v1 files were written).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .adapters import FusionConfig, PromptConfig, TemporalHeadConfig
+from .adapters import AdapterConfig, MeanBottleneckConfig, PromptConfig, TemporalHeadConfig, config_from_dict
 from .errors import ConfigError
 
-_SUBCONFIGS: dict[str, type] = {"prompts": PromptConfig, "fusion": FusionConfig, "head": TemporalHeadConfig}
+__all__ = ["DEFAULT_KINDS", "MultimodalConfig"]
+
+DEFAULT_KINDS: dict[str, str] = {"prompts": "progressive", "fusion": "mean-bottleneck", "head": "temporal-transformer"}
+"""The kind a role's config takes when it names no ``type``."""
+_LEGACY_SIZES = {"video_size": "video", "audio_size": "audio"}
+"""Format-v1 keys for one stream's input size; now entries of ``input_sizes``."""
 
 
 @dataclass
@@ -19,14 +28,17 @@ class MultimodalConfig:
     ``prompts`` / ``fusion`` set to ``None`` switch that adapter off (the paper's ablations).
     """
 
-    num_classes: int = 7
-    prompts: PromptConfig | None = dataclasses.field(default_factory=PromptConfig)
-    fusion: FusionConfig | None = dataclasses.field(default_factory=FusionConfig)
-    head: TemporalHeadConfig = dataclasses.field(default_factory=TemporalHeadConfig)
-    video_size: tuple[int, int] | None = None
-    """Frame size (H, W); ``None`` = the video backbone's native size."""
-    audio_size: tuple[int, int] | None = None
-    """Spectrogram size (frames, mel bins); ``None`` = the audio backbone's native size."""
+    num_classes: int | None = None
+    """Classes of the classifier; a preset or ``wrap_encoders(num_classes=...)`` sets it."""
+    prompts: AdapterConfig | None = dataclasses.field(default_factory=PromptConfig)
+    """Prompt kind applied to every stream (``None``: no prompts)."""
+    fusion: AdapterConfig | None = dataclasses.field(default_factory=MeanBottleneckConfig)
+    """Fusion kind between the streams (``None``: no fusion)."""
+    head: AdapterConfig = dataclasses.field(default_factory=TemporalHeadConfig)
+    """Head kind: pooled stream features -> logits."""
+    input_sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    """Input size (H, W) per stream name (frames, mel bins for a spectrogram); a stream not named runs at its
+    backbone's native size."""
     tune_pos_embed: bool = True
     """Tune copies of the backbones' positional tables (the official recipe tunes them)."""
     grad_checkpointing: bool = False
@@ -34,29 +46,36 @@ class MultimodalConfig:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.num_classes < 1:
+        if self.num_classes is not None and (isinstance(self.num_classes, bool) or self.num_classes < 1):
             raise ConfigError(f"num_classes must be >= 1, got {self.num_classes}")
-        for name, klass in _SUBCONFIGS.items():
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                setattr(self, name, klass.from_dict(value))
-            elif value is not None and not isinstance(value, klass):
-                raise ConfigError(f"MultimodalConfig.{name} must be a {klass.__name__}, dict or None, got {value!r}")
-        if self.head is None:
-            raise ConfigError("MultimodalConfig.head cannot be None: the model needs a head to produce logits")
-        for name in ("video_size", "audio_size"):
-            value = getattr(self, name)
-            if value is not None:
-                value = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
-                if len(value) != 2:
-                    raise ConfigError(f"MultimodalConfig.{name} must be an int or (H, W), got {value}")
-                setattr(self, name, value)
+        for role in ("prompts", "fusion", "head"):
+            value = getattr(self, role)
+            if value is None and role != "head":
+                continue
+            if value is None:
+                raise ConfigError("MultimodalConfig.head cannot be None: the model needs a head to produce logits")
+            setattr(self, role, config_from_dict(role, value, default=DEFAULT_KINDS[role]))
+        if not isinstance(self.input_sizes, dict):
+            raise ConfigError(f"MultimodalConfig.input_sizes must map stream names to sizes, got {self.input_sizes!r}")
+        self.input_sizes = {str(s): _size(s, v) for s, v in self.input_sizes.items()}
+
+    def input_size(self, stream: str) -> tuple[int, int] | None:
+        return self.input_sizes.get(stream)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, AdapterConfig):
+                value = value.to_typed_dict()
+            elif f.name == "input_sizes":
+                value = {s: list(v) for s, v in value.items()}
+            out[f.name] = value
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MultimodalConfig:
+        d = _migrate_sizes(dict(d))
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
@@ -64,7 +83,9 @@ class MultimodalConfig:
         return cls(**d)
 
     def with_overrides(self, **overrides: Any) -> MultimodalConfig:
-        """Return a copy with ``overrides`` applied; a dict for a sub-config updates only the keys it names."""
+        """A copy with ``overrides`` applied; a dict for an adapter updates only the keys it names (a ``type`` key
+        switches kind), ``input_sizes`` entries are merged, ``video_size``/``audio_size`` are v1 shorthands."""
+        overrides = _migrate_sizes(dict(overrides))
         names = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(overrides) - names)
         if unknown:
@@ -72,8 +93,32 @@ class MultimodalConfig:
         changes: dict[str, Any] = {}
         for key, value in overrides.items():
             current = getattr(self, key)
-            if key in _SUBCONFIGS and isinstance(value, dict):
-                base = current if current is not None else _SUBCONFIGS[key]()
-                value = base.replace(**value)
+            if key in DEFAULT_KINDS and isinstance(value, dict):
+                value = _merge_kind(key, current, value)
+            elif key == "input_sizes":
+                value = {**current, **(value or {})}
             changes[key] = value
         return dataclasses.replace(self, **changes)
+
+
+def _merge_kind(role: str, current: AdapterConfig | None, changes: dict[str, Any]) -> AdapterConfig:
+    """``current`` updated with ``changes``; a different ``type`` starts from that kind's defaults."""
+    base = current.to_typed_dict() if current is not None else {"type": DEFAULT_KINDS[role]}
+    kind = changes.get("type", base["type"])
+    merged = {**base, **changes} if kind == base["type"] else dict(changes)
+    return config_from_dict(role, merged, default=DEFAULT_KINDS[role])
+
+
+def _migrate_sizes(d: dict[str, Any]) -> dict[str, Any]:
+    legacy = {k: d.pop(k) for k in list(d) if k in _LEGACY_SIZES}
+    sizes = {_LEGACY_SIZES[k]: v for k, v in legacy.items() if v is not None}
+    if sizes:
+        d["input_sizes"] = {**sizes, **(d.get("input_sizes") or {})}
+    return d
+
+
+def _size(stream: str, value: Any) -> tuple[int, int]:
+    size = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(size) != 2 or min(size) < 1:
+        raise ConfigError(f"MultimodalConfig.input_sizes[{stream!r}] must be an int or (H, W), got {value!r}")
+    return size  # type: ignore[return-value]

@@ -1,56 +1,63 @@
-"""The lockstep plan: in which order the two encoders' blocks, the fusions and the prompt updates run.
+"""The lockstep plan: in which order the streams' blocks, the fusions and the prompt updates run.
 
-The plan is a static list computed once from the depths, the fusion layer map and the prompt schedules, so the
+The plan is a static list computed once from the depths, the fused layers and the prompt schedules, so the
 forward is a flat loop that ``torch.compile(fullgraph=True)`` traces without graph breaks.
 
-Order per fused pair (official semantics §2): audio blocks up to the pair, video blocks up to the pair, fusion,
-then the progressive prompt updates of the fused blocks (an update always follows the fusion of its block).
+Order per fused layer (official semantics §2, generalised to any number of streams): each stream's blocks up to
+the layer, in the streams' order, then the fusion, then the progressive prompt updates of the fused blocks (an
+update always follows the fusion of its block). An unfused block's update follows the block directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Op = Literal["audio", "video", "fuse", "audio_prompt", "video_prompt"]
+__all__ = ["Op", "Step", "build_plan"]
+
+Op = Literal["block", "fuse", "prompt"]
 
 
 @dataclass(frozen=True)
 class Step:
     op: Op
-    index: int  # block index for block/prompt steps, fusion index for "fuse"
+    index: int
+    """Block index for block/prompt steps, fusion-step index for "fuse"."""
+    stream: str | None = None
+    """The stream of a block/prompt step; ``None`` for "fuse"."""
 
 
 def build_plan(
-    audio_depth: int,
-    video_depth: int,
-    layer_map: list[tuple[int, int]],
-    audio_schedule: dict[int, int],
-    video_schedule: dict[int, int],
+    depths: Mapping[str, int],
+    fused_layers: Sequence[Mapping[str, int]],
+    schedules: Mapping[str, Mapping[int, int]],
 ) -> list[Step]:
-    """Steps that run every block of both encoders once, in lockstep with the fused pairs."""
-    fused = {"audio": {a for a, _ in layer_map}, "video": {v for _, v in layer_map}}
-    schedules = {"audio": audio_schedule, "video": video_schedule}
-    next_block = {"audio": 0, "video": 0}
+    """Steps that run every block of every stream once, in lockstep with the fused layers.
+
+    ``fused_layers[k]`` maps each fused stream to its block of fusion step ``k``; ``schedules[s]`` holds the
+    blocks after which stream ``s``'s prompts are updated (missing = none).
+    """
+    fused = {s: {layer[s] for layer in fused_layers if s in layer} for s in depths}
+    next_block = dict.fromkeys(depths, 0)
     steps: list[Step] = []
 
     def run(stream: str, upto: int) -> None:
-        """Blocks of ``stream`` up to ``upto``; an unfused block's prompt update follows it directly."""
         while next_block[stream] <= upto:
             i = next_block[stream]
-            steps.append(Step(stream, i))  # type: ignore[arg-type]
-            if i not in fused[stream] and i in schedules[stream]:
-                steps.append(Step(f"{stream}_prompt", i))  # type: ignore[arg-type]
+            steps.append(Step("block", i, stream))
+            if i not in fused[stream] and i in schedules.get(stream, {}):
+                steps.append(Step("prompt", i, stream))
             next_block[stream] += 1
 
-    for k, (a, v) in enumerate(layer_map):
-        run("audio", a)
-        run("video", v)
+    for k, layer in enumerate(fused_layers):
+        for s in depths:
+            if s in layer:
+                run(s, layer[s])
         steps.append(Step("fuse", k))
-        if a in audio_schedule:
-            steps.append(Step("audio_prompt", a))
-        if v in video_schedule:
-            steps.append(Step("video_prompt", v))
-    run("audio", audio_depth - 1)
-    run("video", video_depth - 1)
+        for s in depths:
+            if s in layer and layer[s] in schedules.get(s, {}):
+                steps.append(Step("prompt", layer[s], s))
+    for s, depth in depths.items():
+        run(s, depth - 1)
     return steps

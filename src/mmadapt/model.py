@@ -1,7 +1,11 @@
-"""The multimodal adapter model: two frozen unimodal ViTs driven in lockstep, plus the adapters.
+"""The multimodal adapter model: frozen unimodal ViTs (named streams) driven in lockstep, plus the adapters.
 
-Legend: n clips (batch), T frames, C channels, H/W frame size, F/M spectrogram frames/mel bins, N tokens,
+Legend: n clips (batch), T frames, C channels, H/W image size (frames, mel bins for a spectrogram), N tokens,
 D width, P prompt tokens.
+
+Every per-stream thing lives in a dict keyed by the stream's name: backbones, prompts, positional tables, the
+fusion's projections, the head's inputs. A per-frame stream takes ``(n, T, C, H, W)`` and runs as ``n·T`` images;
+a per-clip stream takes ``(n, C, H, W)``; the time axis travels with each stream as ``frames[s]``.
 
 The backbones are registered as submodules (so ``.to()``, ``.train()`` and ``.eval()`` reach them) but never
 edited: adapters act through hooks and through positional tables swapped in by reference; ``detach()`` hands the
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,28 +27,33 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 from torch.utils.hooks import RemovableHandle
 
+from . import checkpoint as ckpt
 from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
 from ._freeze import grad_flags, restore_grad_flags
-from .adapters import FusionBottleneck, PromptInjector, TemporalHead
+from .adapters import build_adapter
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .config import MultimodalConfig
-from .errors import InputShapeError, UnsupportedBackboneError
+from .errors import AdapterMismatchError, ConfigError, InputShapeError
 from .lockstep import Step, build_plan
+from .streams import LEGACY_FORWARD_ORDER, LEGACY_STREAMS, StreamInfo, as_streams, stream_infos
+
+__all__ = ["MultimodalAdapterModel", "StreamOutputs", "wrap_encoders"]
 
 logger = logging.getLogger(__name__)
-
-STREAMS = ("audio", "video")
 
 
 @dataclass
 class StreamOutputs:
-    """What the two encoders produce for a batch of clips."""
+    """What the encoders produce for a batch of clips, by stream name."""
 
-    audio_tokens: torch.Tensor  # (n, Na, Da) final-norm tokens, prompts removed
-    video_tokens: torch.Tensor  # (n·T, Nv, Dv)
-    audio_pooled: torch.Tensor  # (n, Da)
-    video_pooled: torch.Tensor  # (n, T, Dv)
+    tokens: dict[str, torch.Tensor]
+    """Final-norm tokens, prompts removed: (n·T, N, D) per-frame, (n, N, D) per-clip."""
+    pooled: dict[str, torch.Tensor]
+    """(n, T, D) per-frame, (n, D) per-clip."""
+    frames: dict[str, int]
+    """T per stream (1 for a per-clip stream)."""
     intermediates: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    """Per stream, every block's pooled output (before the final norm), shaped as ``pooled``."""
 
 
 @dataclass
@@ -58,10 +67,10 @@ class _Attachment:
     handles: list[RemovableHandle]
 
 
-def _fuse(fusion: nn.Module, audio: torch.Tensor, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One fusion step. A free function taking the bottleneck as an argument, so that its compiled form
+def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int]) -> dict[str, torch.Tensor]:
+    """One fusion step. A free function taking the fusion module as an argument, so that its compiled form
     (:meth:`MultimodalAdapterModel.compile_fusion`) serves every layer and survives ``copy.deepcopy``."""
-    return fusion(audio, video)
+    return fusion(x, frames)
 
 
 class _StreamCast:
@@ -79,96 +88,100 @@ class _StreamCast:
 
 
 class MultimodalAdapterModel(nn.Module):
-    """Audio ViT + video ViT + prompt injectors + fusion bottlenecks + temporal head.
+    """Frozen encoders (one per named stream) + prompt injectors + fusion layers + head.
 
-    ``forward(video (n, T, C, H, W), audio (n, C, F, M)) -> logits (n, num_classes)``.
+    ``forward(**{stream: tensor}) -> logits (n, num_classes)``; also ``forward({stream: tensor})`` and, for the
+    two-stream audio/video model, ``forward(video, audio)``.
 
-    ``adapter_dtype`` is the adapters' weight dtype; by default fp32 on half-precision backbones (the residual stream
-    then runs in the backbones' dtype, see :mod:`mmadapt._dtype`), else the backbones' dtype.
+    ``frames`` names the per-frame streams. ``adapter_dtype`` is the adapters' weight dtype; by default fp32 on
+    half-precision backbones (the residual stream then runs in the backbones' dtype, see :mod:`mmadapt._dtype`),
+    else the backbones' dtype.
     """
 
     def __init__(
         self,
-        audio_vit: nn.Module,
-        video_vit: nn.Module,
+        backbones: Mapping[str, nn.Module],
         config: MultimodalConfig,
+        *,
+        frames: Collection[str] | None = None,
         adapter_dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if audio_vit is video_vit:
-            raise ValueError("audio_vit and video_vit are the same object; pass two backbones")
+        streams, per_frame = as_streams(backbones, frames=frames)
+        if config.num_classes is None:
+            raise ConfigError("MultimodalConfig.num_classes is not set; pass num_classes=... to wrap_encoders")
         self.config = config
-        self.audio_backbone = audio_vit
-        self.video_backbone = video_vit
-        anat = {"audio": resolve_anatomy(audio_vit), "video": resolve_anatomy(video_vit)}
-        self._anatomy = anat
-        a, v = anat["audio"], anat["video"]
-        ref = next(video_vit.parameters())
-        factory = {"device": ref.device, "dtype": adapter_dtype or default_adapter_dtype(module_dtype(video_vit))}
+        self.backbones = nn.ModuleDict(streams)
+        self._anatomy: dict[str, Anatomy] = {s: resolve_anatomy(b) for s, b in streams.items()}
+        names = list(streams)
+        ref = next(self.backbones[names[0]].parameters())
+        dtype = adapter_dtype or default_adapter_dtype(module_dtype(self.backbones[names[0]]))
+        factory = {"device": ref.device, "dtype": dtype}
 
         # input sizes first: resampled tables become the tuned positional embeddings
-        sizes = {"audio": config.audio_size, "video": config.video_size}
+        unknown = sorted(set(config.input_sizes) - set(names))
+        if unknown:
+            raise ConfigError(f"MultimodalConfig.input_sizes names {unknown}, which are not streams ({names})")
         tables: dict[str, dict[str, torch.Tensor]] = {}
         undo: dict[str, Any] = {}
-        for s in STREAMS:
-            size = sizes[s] or anat[s].native_input_size
-            tables[s], undo[s] = anat[s].set_input_size(size)
+        for s, anatomy in self._anatomy.items():
+            tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
+        self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
 
-        # adapters
+        # adapters, built through the kind registry (construction order fixes the seeded initialisation)
+        self.prompts = nn.ModuleDict()
         if config.prompts is not None:
-            self.audio_prompts: PromptInjector | None = PromptInjector(config.prompts, a.width, a.depth)
-            self.video_prompts: PromptInjector | None = PromptInjector(config.prompts, v.width, v.depth)
-        else:
-            self.audio_prompts = self.video_prompts = None
-        self.layer_map = config.fusion.resolve_layer_map(a.depth, v.depth) if config.fusion is not None else []
-        self.fusion = nn.ModuleList(FusionBottleneck(config.fusion, a.width, v.width) for _ in self.layer_map)
-        self.head = TemporalHead(config.head, a.width, v.width, config.num_classes)
+            for s, info in self.streams.items():
+                self.prompts[s] = build_adapter(config.prompts, "prompts", info)
+        self.fused_streams: list[str] = []
+        self.fused_layers: list[dict[str, int]] = []
+        if config.fusion is not None:
+            self.fused_streams = config.fusion.participants(names)
+            fused = {s: self.streams[s] for s in self.fused_streams}
+            self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
+        self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
+        self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
         self._fuse = _fuse  # compile_fusion swaps in the compiled form
-        self.pos_embeds = nn.ParameterDict()
+        self.pos_embeds = nn.ModuleDict()
         if config.tune_pos_embed:
-            for s in STREAMS:
-                for name, slot in anat[s].pos_slots().items():
-                    value = tables[s].get(name, slot.get().detach())
-                    self.pos_embeds[f"{s}_{name}"] = nn.Parameter(value.clone())
-        for module in (self.audio_prompts, self.video_prompts, self.fusion, self.head, self.pos_embeds):
-            if module is not None:
-                module.to(**factory)
+            for s, anatomy in self._anatomy.items():
+                slots = anatomy.pos_slots()
+                if slots:
+                    self.pos_embeds[s] = nn.ParameterDict(
+                        {n: nn.Parameter(tables[s].get(n, slot.get().detach()).clone()) for n, slot in slots.items()}
+                    )
+        for module in (self.prompts, self.fusion, self.head, self.pos_embeds):
+            module.to(**factory)
 
         self._plan: list[Step] = build_plan(
-            a.depth,
-            v.depth,
-            self.layer_map,
-            self.audio_prompts.schedule if self.audio_prompts is not None else {},
-            self.video_prompts.schedule if self.video_prompts is not None else {},
+            {s: info.depth for s, info in self.streams.items()},
+            self.fused_layers,
+            {s: p.schedule for s, p in self.prompts.items()},
         )
         self._attachments: dict[str, _Attachment] = {}
         self._adapters_enabled = True
         self._detached = False
         self._attach(undo)
 
+    @property
+    def stream_names(self) -> list[str]:
+        return list(self.streams)
+
     # ---- attach / detach ------------------------------------------------------------------------------
-    def _prompts(self, stream: str) -> PromptInjector | None:
-        return self.audio_prompts if stream == "audio" else self.video_prompts
-
-    def _backbone(self, stream: str) -> nn.Module:
-        return self.audio_backbone if stream == "audio" else self.video_backbone
-
     def _attach(self, undo: dict[str, Any]) -> None:
-        for s in STREAMS:
-            anatomy = self._anatomy[s]
-            backbone = self._backbone(s)
+        for s, anatomy in self._anatomy.items():
+            backbone = self.backbones[s]
             flags = grad_flags(backbone)
             for p in backbone.parameters():
                 p.requires_grad_(False)
             original = {}
+            tuned = self.pos_embeds[s] if s in self.pos_embeds else {}
             for name, slot in anatomy.pos_slots().items():
-                key = f"{s}_{name}"
-                if key in self.pos_embeds:
+                if name in tuned:
                     original[name] = slot.get()
-                    slot.set(self.pos_embeds[key])
-            prompts = self._prompts(s)
-            if prompts is not None:
-                prompts.attach(anatomy, hook_blocks=False, strip_output=False)
+                    slot.set(tuned[name])
+            if s in self.prompts:
+                self.prompts[s].attach(anatomy, hook_blocks=False, strip_output=False)
             # after the prompt hook: tuned fp32 tables and prompts promote the tokens, the blocks take the stream's
             cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
             self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast])
@@ -179,30 +192,27 @@ class MultimodalAdapterModel(nn.Module):
         for s, att in self._attachments.items():
             for name, slot in att.anatomy.pos_slots().items():
                 if name in att.original_pos:
-                    slot.set(att.original_pos[name] if to_original else self.pos_embeds[f"{s}_{name}"])
+                    slot.set(att.original_pos[name] if to_original else self.pos_embeds[s][name])
 
-    def detach(self) -> tuple[nn.Module, nn.Module]:
+    def detach(self) -> tuple[nn.Module, ...]:
         """Remove every hook, restore positional tables, input sizes and gradient flags.
 
-        Returns ``(audio_vit, video_vit)`` with bit-identical state dicts and outputs; the adapter model is
-        unusable afterwards.
+        Returns the backbones in the streams' order (``(audio_vit, video_vit)`` for the two-stream model) with
+        bit-identical state dicts and outputs; the adapter model is unusable afterwards.
         """
         self._check_attached()
-        for s in STREAMS:
-            att = self._attachments[s]
-            prompts = self._prompts(s)
-            if prompts is not None:
-                prompts.detach()
+        for s, att in self._attachments.items():
+            if s in self.prompts:
+                self.prompts[s].detach()
             for handle in att.handles:
                 handle.remove()
             for name, slot in att.anatomy.pos_slots().items():
                 if name in att.original_pos:
                     slot.set(att.original_pos[name])
             att.undo_size()
-            restore_grad_flags(self._backbone(s), att.grad_flags)
+            restore_grad_flags(self.backbones[s], att.grad_flags)
         self._detached = True
-        audio, video = self.audio_backbone, self.video_backbone
-        return audio, video
+        return tuple(self.backbones[s] for s in self.streams)
 
     def cast_backbones(self, dtype: torch.dtype) -> MultimodalAdapterModel:
         """Cast the frozen backbones' floating-point weights and buffers to ``dtype``; the adapters, tuned positional
@@ -213,8 +223,8 @@ class MultimodalAdapterModel(nn.Module):
         self._check_attached()
         self._swap_pos(to_original=True)  # the tuned tables sit in the backbones' slots while attached
         try:
-            for s in STREAMS:
-                self._backbone(s).to(dtype)
+            for backbone in self.backbones.values():
+                backbone.to(dtype)
         finally:
             self._swap_pos(to_original=not self._adapters_enabled)
         return self
@@ -224,7 +234,7 @@ class MultimodalAdapterModel(nn.Module):
 
         Why: in an eager model the bottlenecks' memory-bound glue (casts, LayerNorms, means, GELU, the gated
         residual) costs far more than their matrix products; compiled, it becomes a few fused kernels. All
-        bottlenecks share one forward, so one graph per token shape is compiled and reused by every fused layer,
+        fusion layers share one forward, so one graph per token shape is compiled and reused by every fused layer,
         which keeps compilation short. ``compile_kwargs`` go to ``torch.compile`` (``mode``, ``backend``, ...).
         Compiling the whole model (``torch.compile(model)``) fuses more but compiles far longer.
         """
@@ -239,7 +249,7 @@ class MultimodalAdapterModel(nn.Module):
     def disable_adapters(self) -> Iterator[None]:
         """Run the backbones' native path (original positions, no prompts, no fusion) inside the block.
 
-        The temporal head still maps the native pooled features to logits.
+        The head still maps the native pooled features to logits.
         """
         self._check_attached()
         self._set_enabled(False)
@@ -250,19 +260,14 @@ class MultimodalAdapterModel(nn.Module):
 
     def _set_enabled(self, enabled: bool) -> None:
         self._adapters_enabled = enabled
-        for prompts in (self.audio_prompts, self.video_prompts):
-            if prompts is not None:
-                prompts.enabled = enabled
+        for prompts in self.prompts.values():
+            prompts.enabled = enabled
         self._swap_pos(to_original=not enabled)
 
     # ---- parameters ---------------------------------------------------------------------------------------
     def adapter_modules(self) -> dict[str, nn.Module]:
         """The modules the adapters own (by ownership, never by parameter-name patterns)."""
-        modules: dict[str, nn.Module] = {"fusion": self.fusion, "head": self.head, "pos_embeds": self.pos_embeds}
-        if self.audio_prompts is not None:
-            modules["audio_prompts"] = self.audio_prompts
-            modules["video_prompts"] = self.video_prompts
-        return modules
+        return {"fusion": self.fusion, "head": self.head, "pos_embeds": self.pos_embeds, "prompts": self.prompts}
 
     def adapter_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         for prefix, module in sorted(self.adapter_modules().items()):
@@ -279,10 +284,8 @@ class MultimodalAdapterModel(nn.Module):
 
     def load_adapter_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Copy adapter tensors in; with ``strict`` any missing/unexpected key or shape mismatch raises first."""
-        from .checkpoint import check_adapter_state
-
         params = dict(self.adapter_named_parameters())
-        check_adapter_state(params, state, strict=strict)
+        ckpt.check_adapter_state(params, state, strict=strict)
         with torch.no_grad():
             for name, value in state.items():
                 if name in params:
@@ -310,22 +313,46 @@ class MultimodalAdapterModel(nn.Module):
         self.config.grad_checkpointing = bool(enable)
 
     # ---- forward ------------------------------------------------------------------------------------------
-    def _check_inputs(self, video: torch.Tensor, audio: torch.Tensor) -> None:
-        if not isinstance(video, torch.Tensor) or video.dim() != 5:
+    def _gather(self, args: tuple[Any, ...], named: dict[str, Any]) -> dict[str, Any]:
+        """The inputs by stream name, from ``(mapping)``, keywords, or the two-stream ``(video, audio)``."""
+        if not args:
+            return named
+        if named:
+            raise InputShapeError("pass the streams either positionally or by name, not both")
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            return dict(args[0])
+        if len(args) == len(LEGACY_FORWARD_ORDER) and set(self.streams) == set(LEGACY_STREAMS):
+            return dict(zip(LEGACY_FORWARD_ORDER, args, strict=True))
+        by_name = ", ".join(f"{s}=..." for s in self.streams)
+        raise InputShapeError(f"pass the streams by name, model({by_name}), or as one mapping; got {len(args)} positional")
+
+    def _check_inputs(self, inputs: dict[str, Any]) -> dict[str, int]:
+        """Validate every stream's input; returns T per stream (1 for per-clip streams)."""
+        missing = [s for s in self.streams if s not in inputs]
+        unknown = [s for s in inputs if s not in self.streams]
+        if missing or unknown:
             raise InputShapeError(
-                f"video: expected a (B, T, C, H, W) tensor, got {tuple(getattr(video, 'shape', ()))}"
+                f"the model's streams are {list(self.streams)}; "
+                + "; ".join(p for p in (missing and f"missing {missing}", unknown and f"unexpected {unknown}") if p)
             )
-        if not isinstance(audio, torch.Tensor) or audio.dim() != 4:
-            raise InputShapeError(
-                f"audio: expected a (B, C, frames, mel_bins) tensor, got {tuple(getattr(audio, 'shape', ()))}"
-            )
-        if video.shape[0] != audio.shape[0]:
-            raise InputShapeError(f"video has {video.shape[0]} clips but audio has {audio.shape[0]}")
-        t = video.shape[1]
-        if t < 1 or t > self.config.head.max_frames:
-            raise InputShapeError(f"video has T={t} frames; the temporal head takes 1..{self.config.head.max_frames}")
-        self._anatomy["video"].check_input(video[:, 0], "video frames")
-        self._anatomy["audio"].check_input(audio, "audio")
+        frames: dict[str, int] = {}
+        clips: dict[str, int] = {}
+        for s, info in self.streams.items():
+            x = inputs[s]
+            rank, layout = (5, "(B, T, C, H, W)") if info.per_frame else (4, "(B, C, H, W)")
+            if not isinstance(x, torch.Tensor) or x.dim() != rank:
+                raise InputShapeError(f"{s}: expected a {layout} tensor, got {tuple(getattr(x, 'shape', ()))}")
+            clips[s] = x.shape[0]
+            frames[s] = x.shape[1] if info.per_frame else 1
+            if info.per_frame and frames[s] < 1:
+                raise InputShapeError(f"{s} has T=0 frames")
+            self._anatomy[s].check_input(x[:, 0] if info.per_frame else x, f"{s} frames" if info.per_frame else s)
+        if len(set(clips.values())) > 1:
+            raise InputShapeError("the streams disagree on the number of clips: " + ", ".join(f"{s} {n}" for s, n in clips.items()))
+        check_frames = getattr(self.head, "check_frames", None)
+        if check_frames is not None:
+            check_frames(frames)
+        return frames
 
     def _block(self, stream: str, i: int, x: torch.Tensor, ctx: Any) -> torch.Tensor:
         anatomy = self._anatomy[stream]
@@ -333,124 +360,183 @@ class MultimodalAdapterModel(nn.Module):
             return checkpoint(anatomy.block, i, x, ctx, use_reentrant=False)
         return anatomy.block(i, x, ctx)
 
-    def forward_streams(
-        self, video: torch.Tensor, audio: torch.Tensor, return_intermediates: bool = False
-    ) -> StreamOutputs:
-        """Both encoders in lockstep: audio block i, video block i on the n·T frames as one batch, fusion i."""
+    def forward_streams(self, *args: Any, return_intermediates: bool = False, **inputs: Any) -> StreamOutputs:
+        """Every encoder in lockstep: each stream's blocks up to a fused layer (per-frame streams on their n·T
+        frames as one batch), then the fusion, then the prompt updates."""
         self._check_attached()
-        self._check_inputs(video, audio)
-        n, t = video.shape[:2]
-        anat_a, anat_v = self._anatomy["audio"], self._anatomy["video"]
-        a, ctx_a = anat_a.embed(to_weight_dtype(audio, anat_a.dtype))  # (n, Na + P, Da); prompts appended by hook
-        v, ctx_v = anat_v.embed(to_weight_dtype(video.flatten(0, 1), anat_v.dtype))  # (n·T, Nv + P, Dv), frame-major
+        inputs = self._gather(args, inputs)
+        frames = self._check_inputs(inputs)
+        x: dict[str, torch.Tensor] = {}
+        ctx: dict[str, Any] = {}
+        for s, info in self.streams.items():
+            anatomy = self._anatomy[s]
+            images = inputs[s].flatten(0, 1) if info.per_frame else inputs[s]  # (n·T, C, H, W), clip-major
+            x[s], ctx[s] = anatomy.embed(to_weight_dtype(images, anatomy.dtype))  # (n·T, N + P, D); prompts by hook
         enabled = self._adapters_enabled
-        inter: dict[str, list[torch.Tensor]] = {"audio": [], "video": []}
+        inter: dict[str, list[torch.Tensor]] = {s: [] for s in self.streams}
         for step in self._plan:
-            if step.op == "audio":
-                a = self._block("audio", step.index, a, ctx_a)
+            if step.op == "block":
+                s = step.stream
+                x[s] = self._block(s, step.index, x[s], ctx[s])
                 if return_intermediates:
-                    inter["audio"].append(self._pool_intermediate("audio", a))
-            elif step.op == "video":
-                v = self._block("video", step.index, v, ctx_v)
-                if return_intermediates:
-                    inter["video"].append(self._pool_intermediate("video", v).view(n, t, -1))
+                    inter[s].append(self._shape_pooled(s, self._pool_intermediate(s, x[s]), frames[s]))
             elif not enabled:
                 continue
             elif step.op == "fuse":
-                a, v = self._fuse(self.fusion[step.index], a, v)
-            elif step.op == "audio_prompt":
-                a = self.audio_prompts.update(step.index, a)
+                fused = self._fuse(self.fusion[step.index], {s: x[s] for s in self.fused_streams}, frames)
+                x.update(fused)
             else:
-                v = self.video_prompts.update(step.index, v)
-        a, v = anat_a.final_norm(a), anat_v.final_norm(v)
-        if self.audio_prompts is not None and enabled:
-            a, v = self.audio_prompts.strip(a), self.video_prompts.strip(v)
-        return StreamOutputs(
-            audio_tokens=a,
-            video_tokens=v,
-            audio_pooled=anat_a.pool(a),
-            video_pooled=anat_v.pool(v).view(n, t, -1),
-            intermediates=inter if return_intermediates else {},
-        )
+                x[step.stream] = self.prompts[step.stream].update(step.index, x[step.stream])
+        tokens, pooled = {}, {}
+        for s, anatomy in self._anatomy.items():
+            t = anatomy.final_norm(x[s])
+            if enabled and s in self.prompts:
+                t = self.prompts[s].strip(t)
+            tokens[s] = t
+            pooled[s] = self._shape_pooled(s, anatomy.pool(t), frames[s])
+        return StreamOutputs(tokens, pooled, frames, inter if return_intermediates else {})
+
+    def _shape_pooled(self, stream: str, pooled: torch.Tensor, t: int) -> torch.Tensor:
+        """(n·T, D) -> (n, T, D) for a per-frame stream; (n, D) as is for a per-clip one."""
+        return pooled.view(-1, t, pooled.shape[-1]) if self.streams[stream].per_frame else pooled
 
     def _pool_intermediate(self, stream: str, x: torch.Tensor) -> torch.Tensor:
         """A block's output pooled without the final norm: the first prefix token, else the patch mean."""
-        anatomy = self._anatomy[stream]
-        if anatomy.num_prefix_tokens > 0:
+        if self._anatomy[stream].num_prefix_tokens > 0:
             return x[:, 0]
-        end = x.shape[1] - (self.config.prompts.num_prompts if self.config.prompts is not None else 0)
+        end = x.shape[1] - (self.prompts[stream].num_prompts if stream in self.prompts else 0)
         return x[:, :end].mean(dim=1)
 
-    def _head_inputs(self, out: StreamOutputs) -> tuple[torch.Tensor, torch.Tensor]:
+    def _head_inputs(self, out: StreamOutputs) -> dict[str, torch.Tensor]:
         """The pooled features in the head's weight dtype (a no-op unless the backbones run in another dtype)."""
-        dtype = self.head.classifier.weight.dtype
-        return to_weight_dtype(out.video_pooled, dtype), to_weight_dtype(out.audio_pooled, dtype)
+        dtype = module_dtype(self.head)
+        return {s: to_weight_dtype(p, dtype) for s, p in out.pooled.items()}
 
-    def forward_features(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """Clip embedding (n, head.dim): the temporal transformer's CLS output."""
-        out = self.forward_streams(video, audio)
-        return self.head.forward_features(*self._head_inputs(out))
+    def forward_features(self, *args: Any, **inputs: Any) -> torch.Tensor:
+        """Clip embedding (n, D_head): e.g. the temporal transformer's CLS output."""
+        out = self.forward_streams(*args, **inputs)
+        return self.head.forward_features(self._head_inputs(out))
 
     def forward(
-        self, video: torch.Tensor, audio: torch.Tensor, return_intermediates: bool = False
+        self, *args: Any, return_intermediates: bool = False, **inputs: Any
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
-        out = self.forward_streams(video, audio, return_intermediates=return_intermediates)
-        logits = self.head(*self._head_inputs(out))
+        out = self.forward_streams(*args, return_intermediates=return_intermediates, **inputs)
+        logits = self.head(self._head_inputs(out))
         return (logits, out.intermediates) if return_intermediates else logits
 
     # ---- checkpoints --------------------------------------------------------------------------------------
     def save_adapter(self, directory: str | Path) -> Path:
         """Write ``adapter_config.json`` + ``adapter_model.safetensors`` (no backbone weights), atomically."""
-        from .checkpoint import save_adapter
-
-        return save_adapter(self, directory)
+        return ckpt.save_adapter(self, directory)
 
     def load_adapter(self, directory: str | Path) -> None:
         """Load a saved adapter into this model; strict, and the model is unchanged if anything mismatches."""
-        from .checkpoint import load_adapter
-
-        load_adapter(self, directory)
+        saved = ckpt.read_adapter(directory)
+        ckpt.check_backbones(saved.backbones, self.backbone_identity(), str(directory))
+        if saved.frames != {s for s, i in self.streams.items() if i.per_frame}:
+            raise AdapterMismatchError(
+                f"the adapter in {directory} has per-frame streams {sorted(saved.frames)}, the model "
+                f"{sorted(s for s, i in self.streams.items() if i.per_frame)}"
+            )
+        ckpt.check_same_config(saved.config, self.config, str(directory))
+        params = dict(self.adapter_named_parameters())
+        ckpt.check_adapter_state(params, saved.state, strict=True, where=str(Path(directory) / ckpt.WEIGHTS_NAME))
+        with torch.no_grad():
+            for name, value in saved.state.items():
+                params[name].copy_(value)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, audio_vit: nn.Module, video_vit: nn.Module) -> MultimodalAdapterModel:
-        """Wrap fresh backbones with the adapter saved in ``directory``."""
-        from .checkpoint import from_pretrained
+    def from_pretrained(
+        cls, directory: str | Path, *backbones: nn.Module | Mapping[str, nn.Module], **named: nn.Module
+    ) -> MultimodalAdapterModel:
+        """Wrap fresh backbones with the adapter saved in ``directory``.
 
-        return from_pretrained(directory, audio_vit, video_vit)
+        Backbones come as one ``{stream: backbone}`` mapping, by keyword (``audio=..., video=...``) or positionally
+        in the saved streams' order (``(audio_vit, video_vit)`` for the two-stream model). Everything is checked
+        before the backbones are touched; on a mismatch they are handed back untouched.
+        """
+        saved = ckpt.read_adapter(directory)
+        streams = _backbones_for(saved.streams, backbones, named, str(directory))
+        actual = {s: resolve_anatomy(b) for s, b in streams.items()}
+        identity = {}
+        for s, anatomy in actual.items():
+            ident = anatomy.identity().to_dict()
+            ident["input_size"] = tuple(saved.config.input_size(s) or anatomy.native_input_size)
+            identity[s] = ident
+        ckpt.check_backbones(saved.backbones, identity, str(directory))
+        model = cls(streams, saved.config, frames=saved.frames)
+        try:
+            params = dict(model.adapter_named_parameters())
+            ckpt.check_adapter_state(params, saved.state, strict=True, where=str(Path(directory) / ckpt.WEIGHTS_NAME))
+            with torch.no_grad():
+                for name, value in saved.state.items():
+                    params[name].copy_(value)
+        except Exception:
+            model.detach()  # hand the backbones back untouched
+            raise
+        return model
 
     def backbone_identity(self) -> dict[str, dict[str, Any]]:
-        return {s: self._anatomy[s].identity().to_dict() for s in STREAMS}
+        return {s: anatomy.identity().to_dict() for s, anatomy in self._anatomy.items()}
 
     def extra_repr(self) -> str:
-        a, v = self._anatomy["audio"], self._anatomy["video"]
-        return (
-            f"audio={a.family}(D={a.width}, depth={a.depth}, size={a.input_size}), "
-            f"video={v.family}(D={v.width}, depth={v.depth}, size={v.input_size}), fused_pairs={len(self.layer_map)}"
-        )
+        parts = [
+            f"{s}={a.family}(D={a.width}, depth={a.depth}, size={a.input_size}{', per frame' if self.streams[s].per_frame else ''})"
+            for s, a in self._anatomy.items()
+        ]
+        return ", ".join(parts) + f", fused_layers={len(self.fused_layers)}"
+
+
+def _backbones_for(
+    saved: list[str], positional: tuple[Any, ...], named: dict[str, nn.Module], where: str
+) -> dict[str, nn.Module]:
+    """The backbones for the saved streams, from a mapping, keywords or positions in the saved order."""
+    if positional and named:
+        raise AdapterMismatchError("pass the backbones either positionally or by stream name, not both")
+    if len(positional) == 1 and isinstance(positional[0], Mapping):
+        given = dict(positional[0])
+    elif positional:
+        if len(positional) != len(saved):
+            raise AdapterMismatchError(
+                f"the adapter in {where} has {len(saved)} streams {saved}; got {len(positional)} backbones"
+            )
+        given = dict(zip(saved, positional, strict=True))
+    else:
+        given = dict(named)
+    if set(given) != set(saved):
+        raise AdapterMismatchError(f"the adapter in {where} has streams {saved}; got backbones for {sorted(given)}")
+    return {s: given[s] for s in saved}
 
 
 def wrap_encoders(
-    audio_vit: nn.Module,
-    video_vit: nn.Module,
+    backbones: Mapping[str, nn.Module] | nn.Module,
+    video_vit: nn.Module | None = None,
     preset: str | MultimodalConfig = "mma-dfer",
     num_classes: int | None = None,
     adapter_dtype: torch.dtype | None = None,
+    *,
+    frames: Collection[str] | None = None,
     **overrides: Any,
 ) -> MultimodalAdapterModel:
-    """Wrap two unimodal ViTs into a multimodal temporal model with the adapters of ``preset``.
+    """Wrap unimodal ViTs into a multimodal temporal model with the adapters of ``preset``.
 
-    ``overrides`` replace preset fields; a dict for ``prompts``/``fusion``/``head`` updates only the keys it names,
-    ``None`` switches that adapter off. ``adapter_dtype``: see :class:`MultimodalAdapterModel` (bf16 backbones get
-    fp32 adapters by default).
+    ``wrap_encoders(audio_vit, video_vit, ...)`` or ``wrap_encoders({"audio": a, "video": v, "flow": f},
+    frames={"video", "flow"}, ...)``: ``frames`` names the per-frame streams (default: the stream named "video").
+    ``overrides`` replace preset fields; a dict for ``prompts``/``fusion``/``head`` updates only the keys it names
+    (``"type"`` switches kind), ``None`` switches that adapter off. ``adapter_dtype``: see
+    :class:`MultimodalAdapterModel` (bf16 backbones get fp32 adapters by default).
     """
     from .presets import get_preset
 
-    if not isinstance(audio_vit, nn.Module) or not isinstance(video_vit, nn.Module):
-        raise UnsupportedBackboneError("wrap_encoders expects two torch.nn.Module backbones")
-    anatomies = (resolve_anatomy(audio_vit), resolve_anatomy(video_vit))
-    config = preset if isinstance(preset, MultimodalConfig) else get_preset(preset, *anatomies)
+    if isinstance(backbones, Mapping) and isinstance(video_vit, (str, MultimodalConfig)):
+        preset, video_vit = video_vit, None  # wrap_encoders({...}, "preset")
+    streams, per_frame = as_streams(backbones, video_vit, frames)
+    anatomies = {s: resolve_anatomy(b) for s, b in streams.items()}
+    config = preset if isinstance(preset, MultimodalConfig) else get_preset(preset, anatomies)
     if num_classes is not None:
         overrides["num_classes"] = num_classes
     config = config.with_overrides(**overrides) if overrides else config
-    logger.info("wrapping %s + %s with preset %s", type(audio_vit).__name__, type(video_vit).__name__, config.preset)
-    return MultimodalAdapterModel(audio_vit, video_vit, config, adapter_dtype=adapter_dtype)
+    logger.info(
+        "wrapping %s with preset %s", ", ".join(f"{s}={type(b).__name__}" for s, b in streams.items()), config.preset
+    )
+    return MultimodalAdapterModel(streams, config, frames=per_frame, adapter_dtype=adapter_dtype)

@@ -1,34 +1,46 @@
 """Presets: named recipes of adapter configs, derived from the backbones they wrap.
 
-A preset is a function ``(audio_anatomy, video_anatomy) -> MultimodalConfig`` registered under a name, so that
-depth-dependent choices (the progressive-prompt schedule, the fusion layer map) follow the backbones instead of
+A preset is a function ``(anatomies: {stream: Anatomy}) -> MultimodalConfig`` registered under a name, so that
+depth-dependent choices (the progressive-prompt schedule, the fused layers) follow the backbones instead of
 assuming ViT-B.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from .adapters import FusionConfig, PromptConfig, TemporalHeadConfig
+from .adapters import MeanBottleneckConfig, PromptConfig, TemporalHeadConfig
 from .anatomy import Anatomy
 from .config import MultimodalConfig
-from .errors import ConfigError
+from .errors import ConfigError, RegistryError
+from .registry import Registry
 
-PresetFn = Callable[[Anatomy, Anatomy], MultimodalConfig]
-_PRESETS: dict[str, tuple[PresetFn, str]] = {}
+__all__ = ["PRESETS", "Preset", "PresetFn", "describe_preset", "get_preset", "list_presets", "register_preset"]
+
+PresetFn = Callable[[Mapping[str, Anatomy]], MultimodalConfig]
+
+
+@dataclass(frozen=True)
+class Preset:
+    fn: PresetFn
+    description: str
+
+
+def _validate(name: str, preset: Preset) -> None:
+    if not callable(preset.fn):
+        raise TypeError(f"preset {name!r} must be a callable ({{stream: Anatomy}}) -> MultimodalConfig")
+
+
+PRESETS: Registry[Preset] = Registry("preset", validate=_validate)
 
 
 def register_preset(name: str, fn: PresetFn | None = None, *, description: str = "", override: bool = False):
-    """Register ``fn`` under ``name``; usable as a decorator."""
+    """Register ``fn`` under ``name``; usable as a decorator. ``description`` defaults to the docstring's first line."""
 
     def _register(f: PresetFn) -> PresetFn:
-        if not callable(f):
-            raise TypeError(f"preset {name!r} must be a callable (audio_anatomy, video_anatomy) -> MultimodalConfig")
-        if name in _PRESETS and not override:
-            raise ValueError(f"a preset named {name!r} is already registered")
-        doc_lines = (f.__doc__ or "").strip().splitlines()
-        _PRESETS[name] = (f, description or (doc_lines[0] if doc_lines else ""))
+        doc_lines = (getattr(f, "__doc__", None) or "").strip().splitlines()
+        PRESETS.register(name, Preset(f, description or (doc_lines[0] if doc_lines else "")), override=override)
         return f
 
     return _register if fn is None else _register(fn)
@@ -36,40 +48,52 @@ def register_preset(name: str, fn: PresetFn | None = None, *, description: str =
 
 def list_presets(pattern: str = "*") -> list[str]:
     """Registered preset names matching a shell-style ``pattern`` (e.g. ``"mma-*"``), sorted."""
-    return sorted(n for n in _PRESETS if fnmatch.fnmatchcase(n, pattern))
+    return PRESETS.list(pattern)
 
 
 def describe_preset(name: str) -> str:
-    return _lookup(name)[1]
+    return _lookup(name).description
 
 
-def _lookup(name: str) -> tuple[PresetFn, str]:
-    if name not in _PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; registered presets: {', '.join(list_presets())}")
-    return _PRESETS[name]
+def _lookup(name: str) -> Preset:
+    try:
+        return PRESETS.get(name)
+    except RegistryError as e:
+        raise ConfigError(str(e)) from None
 
 
-def get_preset(name: str, audio: Anatomy, video: Anatomy) -> MultimodalConfig:
-    """The config of preset ``name`` for these two backbones."""
-    config = _lookup(name)[0](audio, video)
+def get_preset(name: str, *anatomies: Mapping[str, Anatomy] | Anatomy) -> MultimodalConfig:
+    """The config of preset ``name`` for these backbones: ``{stream: Anatomy}`` in the model's stream order (or,
+    as before named streams, the audio and the video anatomy)."""
+    config = _lookup(name).fn(_as_mapping(anatomies))
+    if not isinstance(config, MultimodalConfig):
+        raise ConfigError(f"preset {name!r} returned {type(config).__name__}, not a MultimodalConfig")
     config.preset = name
     return config
 
 
+def _as_mapping(anatomies: tuple[Mapping[str, Anatomy] | Anatomy, ...]) -> Mapping[str, Anatomy]:
+    if len(anatomies) == 1 and isinstance(anatomies[0], Mapping):
+        return anatomies[0]
+    if len(anatomies) == 2 and all(isinstance(a, Anatomy) for a in anatomies):
+        return {"audio": anatomies[0], "video": anatomies[1]}
+    raise ConfigError("get_preset takes one {stream: Anatomy} mapping (or the audio and the video anatomy)")
+
+
 # ---- MMA-DFER and its Table-4 ablations -----------------------------------------------------------------------
-def _mma_dfer(audio: Anatomy, video: Anatomy) -> MultimodalConfig:
+def _mma_dfer(anatomies: Mapping[str, Anatomy]) -> MultimodalConfig:
     """MMA-DFER (CVPR-W 2024): prompts with two progressive updates, fusion at every block, temporal transformer."""
     return MultimodalConfig(
         num_classes=7,
         prompts=PromptConfig(num_prompts=6, progressive=True, num_updates=2),
-        fusion=FusionConfig(latent_dim=128),
+        fusion=MeanBottleneckConfig(latent_dim=128),
         head=TemporalHeadConfig(dim=512, depth=1, heads=8, dim_head=64, mlp_dim=1024, max_frames=16),
     )
 
 
 def _ablation(description: str, prompts: bool, progressive: bool, temporal: bool, fusion: bool) -> PresetFn:
-    def fn(audio: Anatomy, video: Anatomy) -> MultimodalConfig:
-        c = _mma_dfer(audio, video)
+    def fn(anatomies: Mapping[str, Anatomy]) -> MultimodalConfig:
+        c = _mma_dfer(anatomies)
         return c.with_overrides(
             prompts=c.prompts.replace(progressive=progressive) if prompts else None,
             fusion=c.fusion if fusion else None,

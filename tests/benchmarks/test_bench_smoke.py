@@ -98,8 +98,8 @@ def test_naive_loop_is_the_same_model(tiny):
         ours = model(video, audio)
         assert (naive(video, audio) - ours).abs().max() < 1e-5
         # not vacuous: the second progressive update (after block 2 of 4) moves the logits far more than 1e-5
-        assert model.video_prompts.schedule == {0: 3, 2: 3}
-        progressive = model.video_prompts.progressive[1]
+        assert model.prompts["video"].schedule == {0: 3, 2: 3}
+        progressive = model.prompts["video"].progressive[1]
         saved = progressive.clone()
         progressive.add_(torch.randn(progressive.shape, generator=torch.Generator().manual_seed(0)))
         try:
@@ -116,7 +116,7 @@ def test_floor_runs_every_block_on_the_models_token_counts(tiny):
     key = ["model"]
     handles = [
         blk.register_forward_pre_hook(lambda m, args: seen[key[0]].append(tuple(args[0].shape)))
-        for vit in (model.audio_backbone, model.video_backbone)
+        for vit in (model.backbones["audio"], model.backbones["video"])
         for blk in vit.blocks
     ]
     try:
@@ -136,7 +136,7 @@ def test_floor_backward_reaches_only_its_inputs(tiny):
     floor = BackboneFloor(model)
     floor_loss(floor(video, audio)).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in floor.trainable())
-    assert all(p.grad is None for p in model.audio_backbone.parameters())
+    assert all(p.grad is None for p in model.backbones["audio"].parameters())
 
 
 # ---- timing helpers ----------------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
     video, audio, _ = make_batch(model, 2, 2, "cpu", seed=0)
     seen = set()
     handles = [blk.register_forward_pre_hook(lambda m, args: seen.add(args[0].dtype))
-               for vit in (model.audio_backbone, model.video_backbone) for blk in vit.blocks]
+               for vit in (model.backbones["audio"], model.backbones["video"]) for blk in vit.blocks]
     try:
         with torch.no_grad():
             BackboneFloor(model)(video, audio)

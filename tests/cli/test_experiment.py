@@ -129,7 +129,7 @@ def test_builders_make_a_tiny_model_and_the_datasets(workspace):
         warnings.simplefilter("always")
         model = build_model(cfg)
     assert sum("RANDOM weights" in str(w.message) for w in caught) == 2  # loud, once per backbone
-    assert model.config.num_classes == 6 and model.config.video_size == (32, 32) and model.config.audio_size == (32, 16)
+    assert model.config.num_classes == 6 and model.config.input_sizes == {"video": (32, 32), "audio": (32, 16)}
     assert model.config.fusion.latent_dim == 16 and model.config.head.dim == 32
     sets = build_datasets(cfg)
     assert sorted(sets) == ["train", "val"] and len(sets["train"]) == len(sets["val"]) == 6
@@ -138,7 +138,7 @@ def test_builders_make_a_tiny_model_and_the_datasets(workspace):
     assert video.shape == (4, 3, 32, 32) and audio.shape == (1, 32, 16) and label == 0
     # backbones without a checkpoint are drawn from model.init_seed: a rebuild gives the same weights
     again = build_model(cfg)
-    pairs = zip(model.video_backbone.state_dict().values(), again.video_backbone.state_dict().values(), strict=True)
+    pairs = zip(model.backbones["video"].state_dict().values(), again.backbones["video"].state_dict().values(), strict=True)
     assert all(a.equal(b) for a, b in pairs)
     other = build_model(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init_seed=1)))
-    assert not other.video_backbone.pos_embed.equal(model.video_backbone.pos_embed)
+    assert not other.backbones["video"].pos_embed.equal(model.backbones["video"].pos_embed)

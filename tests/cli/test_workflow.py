@@ -35,7 +35,7 @@ def test_train_writes_adapter_metrics_and_resolved_experiment(trained):
     assert saved.data.source.train == str(trained.workspace.data.train_manifest.resolve())  # absolute
     assert (out / "adapter" / "experiment.yaml").read_text() == (out / "experiment.yaml").read_text()
     adapter = json.loads((out / "adapter" / "adapter_config.json").read_text())
-    assert adapter["config"]["num_classes"] == 6 and adapter["config"]["video_size"] == [32, 32]
+    assert adapter["config"]["num_classes"] == 6 and adapter["config"]["input_sizes"]["video"] == [32, 32]
 
 
 @pytest.mark.parametrize("layout", ["run folder", "bare adapter + --config"])
@@ -97,7 +97,7 @@ def test_predict_gives_top_k_probabilities_equal_to_the_dataset_path(trained, tm
     # an adapter trained on bf16 backbones is evaluated on bf16 backbones, its own weights still fp32
     half_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, backbone_dtype="bfloat16"))
     half = load_trained_model(trained.out / "adapter", half_cfg, torch.device("cpu"))
-    assert half.video_backbone.blocks[0].mlp.fc1.weight.dtype == torch.bfloat16
+    assert half.backbones["video"].blocks[0].mlp.fc1.weight.dtype == torch.bfloat16
     assert {p.dtype for p in half.adapter_parameters()} == {torch.float32}
     with torch.no_grad():
         torch.testing.assert_close(half(video[None], audio[None]).softmax(-1)[0], reference, rtol=0.05, atol=0.02)

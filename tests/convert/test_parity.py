@@ -16,14 +16,14 @@ FEW_FRAMES = 2  # full-width runs on the CPU; the temporal table covers any T <=
 def _gates_matter(model, video, audio, logits):
     """Zeroing the fusion gates must move the logits far beyond the tolerance (the comparison can fail)."""
     with torch.no_grad():
-        saved = [(f.audio_gate.clone(), f.video_gate.clone()) for f in model.fusion]
+        saved = [(f.gate["audio"].clone(), f.gate["video"].clone()) for f in model.fusion]
         for f in model.fusion:
-            f.audio_gate.zero_()
-            f.video_gate.zero_()
+            f.gate["audio"].zero_()
+            f.gate["video"].zero_()
         ungated = model(video, audio)
         for f, (a, v) in zip(model.fusion, saved):
-            f.audio_gate.copy_(a)
-            f.video_gate.copy_(v)
+            f.gate["audio"].copy_(a)
+            f.gate["video"].copy_(v)
     return (ungated - logits).abs().max().item() > 10 * TOL
 
 

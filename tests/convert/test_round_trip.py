@@ -23,7 +23,7 @@ def test_full_width_round_trip_is_bit_exact(full_112):
     assert len(report.mapped) == 492 and len(report.dropped) == 8
     assert set(report.mapped) | set(report.dropped) == set(sd)
     assert report.mapped["image_encoder.pos_embed"] == (
-        "adapter:pos_embeds.video_pos_embed", "adapter:video_prompts.prompt_pos", "video:pos_embed",
+        "adapter:pos_embeds.video.pos_embed", "adapter:prompts.video.prompt_pos", "video:pos_embed",
     )
 
 
@@ -43,8 +43,8 @@ def test_data_parallel_prefix_and_model_changes_show_up():
     sd = tiny_state_dict(160)
     model = from_official(sd, 160, 7, **TINY).model
     with torch.no_grad():
-        model.fusion[3].video_gate.fill_(0.25)
-        model.video_prompts.prompt_pos[2].fill_(7.0)
+        model.fusion[3].gate["video"].fill_(0.25)
+        model.prompts["video"].prompt_pos[2].fill_(7.0)
     back = to_official(model, data_parallel=True)
     assert all(k.startswith("module.") for k in back)
     assert back["module.image_encoder.all_gate.3"].item() == 0.25

@@ -70,7 +70,7 @@ def test_to_and_train_reach_the_backbones():
     assert not audio.training and not video.training
     model.double()
     assert all(p.dtype == torch.float64 for p in audio.parameters())
-    assert model.pos_embeds["video_pos_embed"].dtype == torch.float64
+    assert model.pos_embeds["video"]["pos_embed"].dtype == torch.float64
     vid, aud = make_inputs(a_shape, v_shape)
     assert model(vid.double(), aud.double()).dtype == torch.float64
 
@@ -110,8 +110,8 @@ def test_compile_fusion_serves_a_deep_copy_with_its_own_weights():
     twin = copy.deepcopy(model)
     with torch.no_grad():
         for fusion in twin.fusion:
-            fusion.video_gate.fill_(2.0)
-            fusion.audio_gate.fill_(-2.0)
+            fusion.gate["video"].fill_(2.0)
+            fusion.gate["audio"].fill_(-2.0)
     assert not torch.allclose(twin(vid, aud), model(vid, aud))
     reference = copy.deepcopy(twin)
     reference._fuse = lambda fusion, a, v: fusion(a, v)  # the plain eager step
@@ -151,6 +151,6 @@ def test_train_config_compile_fusion_trains_through_the_compiled_step(tmp_path):
     result = train(model, clips, None, cfg)
     assert calls == [{}]
     assert torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
-    gates = [n for n in before if n.endswith("_gate")]
+    gates = [n for n in before if ".gate." in n]
     assert gates and all(not torch.equal(dict(model.adapter_named_parameters())[n], before[n]) for n in gates)
 

@@ -32,10 +32,10 @@ def test_zero_gates_without_prompts_equal_native_forward(pair):
     model = wrap(audio, video, prompts=None)
     with torch.no_grad():
         out = model.forward_streams(vid, aud)
-    assert torch.equal(out.audio_tokens, ref_a_tok)
-    assert torch.equal(out.video_tokens, ref_v_tok)
-    assert torch.equal(out.audio_pooled, ref_a)
-    assert torch.equal(out.video_pooled.flatten(0, 1), ref_v)
+    assert torch.equal(out.tokens["audio"], ref_a_tok)
+    assert torch.equal(out.tokens["video"], ref_v_tok)
+    assert torch.equal(out.pooled["audio"], ref_a)
+    assert torch.equal(out.pooled["video"].flatten(0, 1), ref_v)
 
 
 def test_prompts_equal_native_forward_with_prompt_hooks(pair):
@@ -46,18 +46,18 @@ def test_prompts_equal_native_forward_with_prompt_hooks(pair):
     refs = {}
     for stream, backbone, x in (("audio", copies[0], aud), ("video", copies[1], vid.flatten(0, 1))):
         handle = mmadapt.attach_prompts(backbone, model.config.prompts)
-        handle.injector.load_state_dict(getattr(model, f"{stream}_prompts").state_dict())
+        handle.injector.load_state_dict(model.prompts[stream].state_dict())
         refs[stream] = _native(backbone, x)
     with torch.no_grad():
         out = model.forward_streams(vid, aud)
-    assert torch.equal(out.audio_tokens, refs["audio"][0])
-    assert torch.equal(out.audio_pooled, refs["audio"][1])
-    assert torch.equal(out.video_tokens, refs["video"][0])
-    assert torch.equal(out.video_pooled.flatten(0, 1), refs["video"][1])
+    assert torch.equal(out.tokens["audio"], refs["audio"][0])
+    assert torch.equal(out.pooled["audio"], refs["audio"][1])
+    assert torch.equal(out.tokens["video"], refs["video"][0])
+    assert torch.equal(out.pooled["video"].flatten(0, 1), refs["video"][1])
     # and the prompts matter
     with torch.no_grad(), model.disable_adapters():
         plain = model.forward_streams(vid, aud)
-    assert not torch.equal(plain.video_pooled, out.video_pooled)
+    assert not torch.equal(plain.pooled["video"], out.pooled["video"])
 
 
 def test_nonzero_gates_change_both_streams(pair):
@@ -68,8 +68,8 @@ def test_nonzero_gates_change_both_streams(pair):
         before = model.forward_streams(vid, aud)
         randomise_gates(model)
         after = model.forward_streams(vid, aud)
-    assert (before.audio_pooled - after.audio_pooled).abs().max() > 1e-4
-    assert (before.video_pooled - after.video_pooled).abs().max() > 1e-4
+    assert (before.pooled["audio"] - after.pooled["audio"]).abs().max() > 1e-4
+    assert (before.pooled["video"] - after.pooled["video"]).abs().max() > 1e-4
 
 
 def test_detach_returns_bit_identical_backbones(pair):

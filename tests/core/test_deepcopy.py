@@ -84,8 +84,8 @@ def test_deepcopied_model_is_independent_of_the_original(pair):
         with twin.disable_adapters():
             assert torch.equal(twin(vid, aud), native)
             assert torch.equal(model(vid, aud), adapted)
-        trained = model.video_prompts.progressive[0].clone()
-        model.video_prompts.progressive[0].add_(torch.randn_like(trained))
+        trained = model.prompts["video"].progressive[0].clone()
+        model.prompts["video"].progressive[0].add_(torch.randn_like(trained))
         assert not torch.allclose(model(vid, aud), adapted)
         assert torch.equal(twin(vid, aud), adapted)
 
@@ -94,5 +94,5 @@ def test_deepcopied_model_is_independent_of_the_original(pair):
     assert [p.requires_grad for p in twin_audio.parameters()] == flags[0]
     assert [p.requires_grad for p in twin_video.parameters()] == flags[1]
     with torch.no_grad():
-        model.video_prompts.progressive[0].copy_(trained)
+        model.prompts["video"].progressive[0].copy_(trained)
         assert torch.equal(model(vid, aud), adapted)  # the original is still attached and unchanged

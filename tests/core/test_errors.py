@@ -48,7 +48,7 @@ def test_channel_and_spectrogram_mismatch(pair):
         model(vid, aud[:, :, :48])
     with pytest.raises(InputShapeError, match="dtype"):
         model(vid, aud.to(torch.int64))
-    with pytest.raises(InputShapeError, match="2 clips but audio has 1"):
+    with pytest.raises(InputShapeError, match="disagree on the number of clips: audio 1, video 2"):
         model(vid, aud[:1])
 
 

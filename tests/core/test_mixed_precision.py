@@ -75,7 +75,7 @@ def test_bf16_backbones_give_fp32_gradients_close_to_the_fp32_model(pair):
         if expected.abs().max() > 1e-6:
             cos = torch.nn.functional.cosine_similarity(p.grad.flatten(), expected.flatten(), dim=0)
             assert cos > 0.99, (name, float(cos))
-    assert all(p.grad is None for b in (half.audio_backbone, half.video_backbone) for p in b.parameters()
+    assert all(p.grad is None for b in (half.backbones["audio"], half.backbones["video"]) for p in b.parameters()
                if p.dtype == BF16)
 
 
@@ -84,7 +84,7 @@ def test_wrapping_half_backbones_makes_fp32_adapters_unless_asked():
     audio.to(BF16), video.to(BF16)
     model = wrap(audio, video)
     assert {p.dtype for p in model.adapter_parameters()} == {torch.float32}
-    assert model.pos_embeds["video_pos_embed"].dtype == torch.float32
+    assert model.pos_embeds["video"]["pos_embed"].dtype == torch.float32
     vid, aud = make_inputs(a_shape, v_shape)
     assert torch.isfinite(model(vid, aud)).all()  # fp32 inputs are cast to the patch embedding's dtype
 
@@ -115,9 +115,9 @@ def test_cast_backbones_while_disabled_keeps_the_native_tables_in_place():
     model = wrap(audio, video)
     with model.disable_adapters():
         model.cast_backbones(BF16)
-        assert model.video_backbone.pos_embed.dtype == BF16  # the original table, swapped in while disabled
-    assert model.video_backbone.pos_embed is model.pos_embeds["video_pos_embed"]
-    assert model.pos_embeds["video_pos_embed"].dtype == torch.float32
+        assert model.backbones["video"].pos_embed.dtype == BF16  # the original table, swapped in while disabled
+    assert model.backbones["video"].pos_embed is model.pos_embeds["video"]["pos_embed"]
+    assert model.pos_embeds["video"]["pos_embed"].dtype == torch.float32
 
 
 def test_adapter_saved_from_bf16_backbones_loads_into_fp32_backbones(tmp_path):
@@ -141,7 +141,7 @@ def test_train_config_backbone_dtype_casts_the_backbones(tmp_path):
                       progress=False, log_every=0, backbone_dtype="bfloat16", lr=1e-2)
     result = train(model, clips, None, cfg)
     assert torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
-    assert model.audio_backbone.blocks[0].attn.qkv.weight.dtype == BF16
+    assert model.backbones["audio"].blocks[0].attn.qkv.weight.dtype == BF16
     after = model.adapter_state_dict()
     assert all(v.dtype == torch.float32 for v in after.values())
     assert any(not torch.equal(after[k], before[k]) for k in before)
@@ -180,4 +180,4 @@ def test_a_deep_copy_casts_its_own_stream():
     for h in handles:
         h.remove()
     assert seen == {BF16}
-    assert ref.video_backbone.blocks[0].attn.qkv.weight.dtype == torch.float32
+    assert ref.backbones["video"].blocks[0].attn.qkv.weight.dtype == torch.float32

@@ -42,7 +42,7 @@ def _build(s):
     video, _ = timm_vit(3, size=(32, 32), depth=s["depth_v"], embed_dim=24, num_heads=2)
     model = mmadapt.wrap_encoders(
         audio, video, num_classes=3, head=SMALL_HEAD, prompts=s["prompts"],
-        video_size=s["video_size"], audio_size=(s["frames"], 32),
+        input_sizes={"video": s["video_size"], "audio": (s["frames"], 32)},
     ).eval()
     g = torch.Generator().manual_seed(1)
     video_in = torch.randn(s["n"], s["t"], 3, s["video_size"], s["video_size"], generator=g)
@@ -75,8 +75,8 @@ def test_zero_gates_keep_the_streams_independent(s):
         base = model.forward_streams(vid, aud)
         other = model.forward_streams(vid, torch.randn_like(aud))
         other_v = model.forward_streams(torch.randn_like(vid), aud)
-    assert torch.equal(base.video_pooled, other.video_pooled)
-    assert torch.equal(base.audio_pooled, other_v.audio_pooled)
+    assert torch.equal(base.pooled["video"], other.pooled["video"])
+    assert torch.equal(base.pooled["audio"], other_v.pooled["audio"])
 
 
 @_settings

@@ -14,8 +14,8 @@ from .helpers import make_inputs, randomise_gates, wrap
 
 def official_loop(model, video, audio):
     """What the official GenerateModel.forward computes, step by step, on the model's own tensors."""
-    A, V = model.audio_backbone, model.video_backbone
-    ap, vp = model.audio_prompts, model.video_prompts
+    A, V = model.backbones["audio"], model.backbones["video"]
+    ap, vp = model.prompts["audio"], model.prompts["video"]
     n, t = video.shape[:2]
     depth = len(V.blocks)
     half = depth // 2  # the official `ii % 6 == 0` on 12 blocks: updates after blocks 0 and depth/2
@@ -23,22 +23,22 @@ def official_loop(model, video, audio):
     def embed(vit, x, prompts, pos_key):
         x = vit.patch_embed(x)
         x = torch.cat([vit.cls_token.expand(x.shape[0], -1, -1), x, prompts.prompts.expand(x.shape[0], -1, -1)], 1)
-        full_pos = torch.cat([model.pos_embeds[pos_key], prompts.prompt_pos.unsqueeze(0)], dim=1)
+        full_pos = torch.cat([model.pos_embeds[pos_key]["pos_embed"], prompts.prompt_pos.unsqueeze(0)], dim=1)
         return x + full_pos
 
-    a = embed(A, audio, ap, "audio_pos_embed")
-    v = embed(V, video.flatten(0, 1), vp, "video_pos_embed")
+    a = embed(A, audio, ap, "audio")
+    v = embed(V, video.flatten(0, 1), vp, "video")
     n_seq_a, n_seq_v = a.shape[1] - 1 - ap.num_prompts, v.shape[1] - 1 - vp.num_prompts
     for ii in range(depth):
         a = A.blocks[ii](a)
         v = V.blocks[ii](v)
         f = model.fusion[ii]
-        v_lo = f.video_down(v)
-        a_lo = f.audio_down(a)
+        v_lo = f.down["video"](v)
+        a_lo = f.down["audio"](a)
         v_in = v_lo + a_lo.mean(1, keepdim=True).repeat_interleave(t, dim=0)
         a_in = a_lo + v_lo.view(n, t, v_lo.shape[1], -1).mean(1).mean(1, keepdim=True)
-        v = v + torch.tanh(f.video_gate) * F.gelu(f.video_up[0](v_in))
-        a = a + torch.tanh(f.audio_gate) * F.gelu(f.audio_up[0](a_in))
+        v = v + torch.tanh(f.gate["video"]) * F.gelu(f.up["video"][0](v_in))
+        a = a + torch.tanh(f.gate["audio"]) * F.gelu(f.up["audio"][0](a_in))
         if ii % half == 0 and ii // half < len(vp.progressive):
             k = ii // half
             v = v.clone()
@@ -75,7 +75,7 @@ def test_preset_equals_official_loop_with_gates_and_progressive_prompts(t):
     audio, a_shape = timm_vit(1, size=(64, 32), depth=4, embed_dim=32, num_heads=2)
     video, v_shape = timm_vit(3, size=(32, 32), depth=4, embed_dim=32, num_heads=2)
     model = wrap(audio, video)
-    assert model.video_prompts.schedule == {0: 3, 2: 3}
+    assert model.prompts["video"].schedule == {0: 3, 2: 3}
     randomise_gates(model, scale=0.9)
     with torch.no_grad():
         for p in model.adapter_parameters():

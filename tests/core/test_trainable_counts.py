@@ -37,4 +37,4 @@ def test_vit_b_fusion_and_head_breakdown():
     assert count(model.head.temporal) == 2_112_512 - DEAD_NORM2
     assert count(model.head.joint) == 393_728
     assert count(model.head.classifier) == 3_591
-    assert model.pos_embeds["audio_pos_embed"].shape == (1, 257, 768)
+    assert model.pos_embeds["audio"]["pos_embed"].shape == (1, 257, 768)

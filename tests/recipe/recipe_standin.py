@@ -17,13 +17,12 @@ NUM_CLASSES = 3
 
 
 class TinyAVModel(nn.Module):
-    """Frozen `video_backbone` / `audio_backbone`; trainable `pos`, `fusion`, `head`."""
+    """Frozen `backbones` (video, audio); trainable `pos`, `fusion`, `head`."""
 
     def __init__(self, num_classes: int = NUM_CLASSES, dim: int = 8, dropout: float = 0.2) -> None:
         super().__init__()
-        self.video_backbone = nn.Linear(C * S * S, dim)
-        self.audio_backbone = nn.Linear(F * M, dim)
-        for p in [*self.video_backbone.parameters(), *self.audio_backbone.parameters()]:
+        self.backbones = nn.ModuleDict({"video": nn.Linear(C * S * S, dim), "audio": nn.Linear(F * M, dim)})
+        for p in [*self.backbones["video"].parameters(), *self.backbones["audio"].parameters()]:
             p.requires_grad_(False)
         self.pos = nn.Parameter(torch.zeros(T, dim))
         self.fusion = nn.Linear(dim, dim)
@@ -32,8 +31,8 @@ class TinyAVModel(nn.Module):
         self.grad_checkpointing = False
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        v = self.video_backbone(video.flatten(2)) + self.pos  # (B, T, D)
-        a = self.audio_backbone(audio.flatten(1))  # (B, D)
+        v = self.backbones["video"](video.flatten(2)) + self.pos  # (B, T, D)
+        a = self.backbones["audio"](audio.flatten(1))  # (B, D)
         z = (v + a[:, None]).mean(dim=1)  # (B, D)
         z = self.dropout(torch.nn.functional.gelu(self.fusion(z)))
         return self.head(z)  # (B, K)

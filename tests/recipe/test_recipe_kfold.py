@@ -32,8 +32,8 @@ def test_two_folds(tmp_path):
     for fold in (1, 2):  # each fold's number is the test score of that fold's saved final adapter
         model = make_model(123)
         model.load_adapter_state_dict(torch.load(tmp_path / f"fold_{fold}" / "adapter" / "adapter.pt"))
-        model.video_backbone.load_state_dict(make_model(fold).video_backbone.state_dict())
-        model.audio_backbone.load_state_dict(make_model(fold).audio_backbone.state_dict())
+        model.backbones["video"].load_state_dict(make_model(fold).backbones["video"].state_dict())
+        model.backbones["audio"].load_state_dict(make_model(fold).backbones["audio"].state_dict())
         metrics = evaluate(model, _datasets(fold)[1])
         assert (metrics.uar, metrics.war, metrics.num_samples) == (
             result.folds[fold - 1].uar,

@@ -1,16 +1,47 @@
-"""The three adapter kinds, each in its own folder with its config beside it."""
+"""Adapter kinds by role, each kind in its own file with its config beside it (see :mod:`.kinds`)."""
 
-from .fusion import FusionBottleneck, FusionConfig
+from ._config import AdapterConfig
+from .fusion import (
+    FusionBottleneck,
+    FusionConfig,
+    FusionKindConfig,
+    MeanBottleneck,
+    MeanBottleneckConfig,
+)
+from .kinds import (
+    AdapterKind,
+    build_adapter,
+    config_from_dict,
+    get_adapter_kind,
+    kind_of,
+    list_adapter_kinds,
+    register_adapter_kind,
+    unregister_adapter_kind,
+)
 from .prompts import PromptConfig, PromptedViT, PromptInjector, attach_prompts
-from .temporal import TemporalHead, TemporalHeadConfig
+from .temporal import AddProjectConfig, JointAdaptation, TemporalHead, TemporalHeadConfig
 
 __all__ = [
+    "AdapterConfig",
+    "AdapterKind",
+    "AddProjectConfig",
     "FusionBottleneck",
     "FusionConfig",
+    "FusionKindConfig",
+    "JointAdaptation",
+    "MeanBottleneck",
+    "MeanBottleneckConfig",
     "PromptConfig",
     "PromptInjector",
     "PromptedViT",
     "TemporalHead",
     "TemporalHeadConfig",
     "attach_prompts",
+    "build_adapter",
+    "config_from_dict",
+    "get_adapter_kind",
+    "kind_of",
+    "list_adapter_kinds",
+    "register_adapter_kind",
+    "unregister_adapter_kind",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any, TypeVar
 
@@ -15,7 +16,16 @@ class AdapterConfig:
     """Base class: ``to_dict``/``from_dict`` round-trip through JSON, rejecting unknown keys."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as plain values; a nested adapter config becomes a dict naming its ``type``."""
+        return {
+            f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+        }
+
+    def to_typed_dict(self) -> dict[str, Any]:
+        """``to_dict`` with this config's kind name under ``"type"`` (what saved configs hold)."""
+        from .kinds import config_to_dict
+
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls: type[C], d: dict[str, Any]) -> C:
@@ -31,3 +41,9 @@ class AdapterConfig:
         if unknown:
             raise ConfigError(f"{type(self).__name__}: unknown keys {unknown}; known keys are {sorted(names)}")
         return dataclasses.replace(self, **changes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, AdapterConfig):
+        return value.to_typed_dict()
+    return copy.deepcopy(value)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..adapters import kind_of
 from ..errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
@@ -256,12 +257,24 @@ class OfficialArchitecture:
         """The official architecture ``model`` corresponds to; ``ConfigError`` if it has no official equivalent."""
         c = model.config
         problems = []
-        if c.prompts is None or model.video_prompts is None or model.audio_prompts is None:
+        if set(model.streams) != set(STREAM_LAYOUT):
+            problems.append(f"the streams are {list(model.streams)}, not the official {sorted(STREAM_LAYOUT)}")
+        elif [s for s, info in model.streams.items() if info.per_frame] != ["video"]:
+            problems.append("only the video stream may run per frame")
+        if c.prompts is None or set(model.prompts) != set(STREAM_LAYOUT):
             problems.append("the model has no prompts")
+        elif kind_of(c.prompts).name != "progressive":
+            problems.append(f"the prompts are of kind {kind_of(c.prompts).name!r}, not 'progressive'")
         if c.fusion is None:
             problems.append("the model has no fusion bottleneck")
-        if model.head.temporal is None:
+        elif kind_of(c.fusion).name != "mean-bottleneck":
+            problems.append(f"the fusion is of kind {kind_of(c.fusion).name!r}, not 'mean-bottleneck'")
+        if kind_of(c.head).name != "temporal-transformer":
+            problems.append(f"the head is of kind {kind_of(c.head).name!r}, not 'temporal-transformer'")
+        elif model.head.temporal is None:
             problems.append("the head has no temporal transformer")
+        elif kind_of(c.head.joint).name != "add-project":
+            problems.append(f"the joint adaptation is of kind {kind_of(c.head.joint).name!r}, not 'add-project'")
         if not c.tune_pos_embed:
             problems.append("positional tables are not tuned (tune_pos_embed=False)")
         if problems:
@@ -270,12 +283,12 @@ class OfficialArchitecture:
         video, audio = encoders["video"], encoders["audio"]
         if video.depth != audio.depth or video.width != audio.width:
             problems.append(f"encoders differ (depth {video.depth}/{audio.depth}, width {video.width}/{audio.width})")
-        if model.layer_map != [(i, i) for i in range(video.depth)]:
-            problems.append(f"fusion is not at every block pair: {model.layer_map}")
+        if model.fused_layers != [dict.fromkeys(STREAM_LAYOUT, i) for i in range(video.depth)]:
+            problems.append(f"fusion is not at every block pair: {model.fused_layers}")
         every = video.depth // max(len(video.progressive), 1)
         arch_schedule = {k * every: n for k, n in enumerate(video.progressive)}
         for s in STREAM_LAYOUT:
-            schedule = getattr(model, f"{s}_prompts").schedule
+            schedule = model.prompts[s].schedule
             if schedule != arch_schedule:
                 problems.append(f"{s} progressive schedule {schedule} is not the official one "
                                 f"{arch_schedule} (group k after block k * depth / groups)")
@@ -446,7 +459,7 @@ def _encoder_from_state(
 def _encoder_from_model(model: MultimodalAdapterModel, stream: str, head_rows: int | None) -> EncoderShape:
     from timm.models.vision_transformer import VisionTransformer
 
-    vit = model.audio_backbone if stream == "audio" else model.video_backbone
+    vit = model.backbones[stream]
     layout = STREAM_LAYOUT[stream]
     if not isinstance(vit, VisionTransformer) or vit.num_prefix_tokens != 1 or getattr(vit, "no_embed_class", False):
         raise ConfigError(
@@ -458,7 +471,7 @@ def _encoder_from_model(model: MultimodalAdapterModel, stream: str, head_rows: i
         raise ConfigError(f"the {stream} backbone's LayerNorm eps is {eps}, not the official {OFFICIAL_BACKBONE_EPS}")
     proj = vit.patch_embed.proj
     block = vit.blocks[0]
-    prompts = getattr(model, f"{stream}_prompts")
+    prompts = model.prompts[stream]
     drop = getattr(vit.blocks[-1].drop_path1, "drop_prob", 0.0)
     heads = int(block.attn.num_heads)
     return EncoderShape(

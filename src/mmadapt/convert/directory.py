@@ -70,7 +70,7 @@ def save_converted(
         extras = getattr(model, EXTRAS_ATTR, None) or {}
     arch = OfficialArchitecture.from_model(model, head_rows=head_rows_from(extras))
     kwargs = {s: arch.encoder(s).builder_kwargs() for s in STREAM_LAYOUT}
-    backbones = {"audio": model.audio_backbone, "video": model.video_backbone}
+    backbones = {s: model.backbones[s] for s in STREAM_LAYOUT}
     with model.disable_adapters():  # the backbones' own (frozen) positional tables
         states = {s: {k: v.detach() for k, v in vit.state_dict().items()} for s, vit in backbones.items()}
     for s in STREAM_LAYOUT:  # the manifest must rebuild exactly these backbones
@@ -147,7 +147,7 @@ def load_converted(directory: str | PathLike[str]) -> MultimodalAdapterModel:
         backbones[s] = vit
     extras = _read_tensors(directory / data["official_extras"]) if data.get("official_extras") else {}
     with torch.random.fork_rng(devices=[]):  # the adapters' random init is overwritten by the saved tensors
-        model = MultimodalAdapterModel.from_pretrained(directory, backbones["audio"], backbones["video"])
+        model = MultimodalAdapterModel.from_pretrained(directory, backbones)
     model.eval()
     setattr(model, EXTRAS_ATTR, extras)
     return model

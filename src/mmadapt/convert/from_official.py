@@ -106,7 +106,7 @@ def _official_shape(route: Route, shapes: Mapping[str, tuple[int, ...]]) -> tupl
 def _target_shapes(model: MultimodalAdapterModel) -> dict[str, tuple[int, ...]]:
     shapes = {f"adapter:{k}": tuple(p.shape) for k, p in model.adapter_named_parameters()}
     for stream in STREAM_LAYOUT:
-        backbone = model.audio_backbone if stream == "audio" else model.video_backbone
+        backbone = model.backbones[stream]
         with model.disable_adapters():  # the backbone's own positional table, not the tuned one
             shapes.update({f"{stream}:{k}": tuple(v.shape) for k, v in backbone.state_dict().items()})
     return shapes

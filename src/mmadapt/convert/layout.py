@@ -5,7 +5,7 @@ Legend: D width, G grid tokens, P prompt tokens, E temporal width.
 A :class:`Route` sends one official tensor to one or more mmadapt tensors ("parts"), named ``space:name`` with
 space ``audio`` / ``video`` (backbone ``state_dict`` keys) or ``adapter`` (``adapter_state_dict`` keys). Only the
 official positional tables are split: ``(1, 1 + G + P, D)`` rows ``[0, 1 + G)`` are the tuned table
-``pos_embeds.<stream>_pos_embed`` and rows ``[1 + G, 1 + G + P)`` the prompts' own positions ``prompt_pos``
+``pos_embeds.<stream>.pos_embed`` and rows ``[1 + G, 1 + G + P)`` the prompts' own positions ``prompt_pos``
 ``(P, D)``. The same leading rows are also copied into the backbone's frozen ``pos_embed`` (a ``copy``, never
 read back), since the official checkpoint keeps no untuned table.
 
@@ -23,7 +23,7 @@ from .architecture import STREAM_LAYOUT, OfficialArchitecture
 __all__ = ["POS_SLOT", "Dropped", "OfficialLayout", "Part", "Route", "build_layout"]
 
 POS_SLOT = "pos_embed"
-"""Name of the positional slot of a timm ViT; the model tunes it as ``pos_embeds.<stream>_pos_embed``."""
+"""Name of the positional slot of a timm ViT; the model tunes it as ``pos_embeds.<stream>.pos_embed``."""
 WB = ("weight", "bias")
 
 # (official template, mmadapt adapter template); {i} block, {l} temporal layer, {w} weight/bias
@@ -31,16 +31,16 @@ _FUSION: dict[str, tuple[tuple[tuple[str, str], ...], ...]] = {
     # groups of sub-modules, expanded block by block (the official module order)
     "video": (
         (
-            ("image_encoder.audio_proj_pre.{i}.0.{w}", "fusion.{i}.audio_down.0.{w}"),
-            ("image_encoder.audio_proj_pre.{i}.1.{w}", "fusion.{i}.audio_down.1.{w}"),
+            ("image_encoder.audio_proj_pre.{i}.0.{w}", "fusion.{i}.down.audio.0.{w}"),
+            ("image_encoder.audio_proj_pre.{i}.1.{w}", "fusion.{i}.down.audio.1.{w}"),
         ),
-        (("image_encoder.temporal_pre.{i}.{w}", "fusion.{i}.video_down.0.{w}"),),
-        (("image_encoder.temporal_pre_norm.{i}.{w}", "fusion.{i}.video_down.1.{w}"),),
-        (("image_encoder.temporal_att_post.{i}.0.{w}", "fusion.{i}.video_up.0.{w}"),),
+        (("image_encoder.temporal_pre.{i}.{w}", "fusion.{i}.down.video.0.{w}"),),
+        (("image_encoder.temporal_pre_norm.{i}.{w}", "fusion.{i}.down.video.1.{w}"),),
+        (("image_encoder.temporal_att_post.{i}.0.{w}", "fusion.{i}.up.video.0.{w}"),),
     ),
-    "audio": ((("audio_model.temporal_att_post.{i}.0.{w}", "fusion.{i}.audio_up.0.{w}"),),),
+    "audio": ((("audio_model.temporal_att_post.{i}.0.{w}", "fusion.{i}.up.audio.0.{w}"),),),
 }
-_GATE = "{enc}.all_gate.{i}", "fusion.{i}.{stream}_gate"
+_GATE = "{enc}.all_gate.{i}", "fusion.{i}.gate.{stream}"
 _TEMPORAL_LAYER = (
     ("temporal_net.temporal_transformer.layers.{l}.0.fn.norm.{w}", "head.temporal.layers.{l}.0.norm.{w}"),
     ("temporal_net.temporal_transformer.layers.{l}.0.fn.norm2.{w}", None),
@@ -159,17 +159,17 @@ def build_layout(arch: OfficialArchitecture, backbone_keys: Mapping[str, Sequenc
         for key in backbone_keys[stream]:
             if key == POS_SLOT:
                 parts = (
-                    Part(f"adapter:pos_embeds.{stream}_{POS_SLOT}", (0, grid_end)),
-                    Part(f"adapter:{stream}_prompts.prompt_pos", (grid_end, grid_end + shape.num_prompts), True),
+                    Part(f"adapter:pos_embeds.{stream}.{POS_SLOT}", (0, grid_end)),
+                    Part(f"adapter:prompts.{stream}.prompt_pos", (grid_end, grid_end + shape.num_prompts), True),
                 )
                 entries.append(Route(f"{enc}.{key}", parts, (Part(f"{stream}:{key}", (0, grid_end)),)))
-                route(f"{enc}.learnable_prompts_init", f"adapter:{stream}_prompts.prompts")
+                route(f"{enc}.learnable_prompts_init", f"adapter:prompts.{stream}.prompts")
             else:
                 route(f"{enc}.{key}", f"{stream}:{key}")
         entries.append(Dropped(f"{enc}.head.weight", UNUSED_HEAD, (shape.head_rows, shape.width), 0.0))
         entries.append(Dropped(f"{enc}.head.bias", UNUSED_HEAD, (shape.head_rows,), 0.0))
         for k in range(len(shape.progressive)):
-            route(f"{enc}.learnable_prompts_progr.{k}", f"adapter:{stream}_prompts.progressive.{k}")
+            route(f"{enc}.learnable_prompts_progr.{k}", f"adapter:prompts.{stream}.progressive.{k}")
         for group in _FUSION[stream]:
             for i in range(arch.depth):
                 for official_t, target_t in group:

@@ -39,7 +39,7 @@ def to_official(
     if extras is None:
         extras = getattr(model, EXTRAS_ATTR, None) or {}
     arch = OfficialArchitecture.from_model(model, head_rows=head_rows_from(extras))
-    backbones = {"audio": model.audio_backbone, "video": model.video_backbone}
+    backbones = {s: model.backbones[s] for s in STREAM_LAYOUT}
     state: dict[str, dict[str, torch.Tensor]] = {"adapter": model.adapter_state_dict()}
     with model.disable_adapters():  # the backbones' own tables (only used to know their keys)
         for stream, vit in backbones.items():

@@ -1,6 +1,18 @@
-"""Fusion bottleneck between the audio and video encoders."""
+"""Fusion kinds: how information crosses between streams inside the encoders, one file per kind."""
 
-from .config import FusionConfig
-from .layer import FusionBottleneck
+from .base import FusedLayer, FusionKindConfig, resolve_layer_map
+from .mean_bottleneck import MeanBottleneck, MeanBottleneckConfig
 
-__all__ = ["FusionBottleneck", "FusionConfig"]
+# the names of format v1, when the bottleneck was the only fusion
+FusionBottleneck = MeanBottleneck
+FusionConfig = MeanBottleneckConfig
+
+__all__ = [
+    "FusedLayer",
+    "FusionBottleneck",
+    "FusionConfig",
+    "FusionKindConfig",
+    "MeanBottleneck",
+    "MeanBottleneckConfig",
+    "resolve_layer_map",
+]

@@ -1,6 +1,6 @@
-"""Prompt injector (VPT-style on one ViT, or inside the multimodal wrapper)."""
+"""Prompt kinds: learnable tokens injected into one stream's encoder, one file per kind."""
 
-from .config import PromptConfig
-from .layer import PromptedViT, PromptInjector, attach_prompts
+from .progressive import PromptConfig, PromptInjector
+from .single_vit import PromptedViT, attach_prompts
 
 __all__ = ["PromptConfig", "PromptInjector", "PromptedViT", "attach_prompts"]

@@ -1,6 +1,7 @@
-"""Temporal head: joint adaptation + multimodal temporal transformer + classifier."""
+"""Head and joint kinds: from the streams' pooled features to a clip embedding and logits, one file per kind."""
 
-from .config import TemporalHeadConfig
-from .layer import JointAdaptation, TemporalHead, TemporalTransformer
+from .joint import AddProjectConfig, JointAdaptation
+from .layers import TemporalTransformer
+from .transformer_head import TemporalHead, TemporalHeadConfig
 
-__all__ = ["JointAdaptation", "TemporalHead", "TemporalHeadConfig", "TemporalTransformer"]
+__all__ = ["AddProjectConfig", "JointAdaptation", "TemporalHead", "TemporalHeadConfig", "TemporalTransformer"]

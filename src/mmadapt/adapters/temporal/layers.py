@@ -1,31 +1,18 @@
-"""Temporal head: joint adaptation, multimodal temporal transformer, classifier.
+"""Building blocks of the temporal heads: a small pre-norm transformer over frames with a CLS token.
 
-Legend: B clips, T frames, Da/Dv encoder widths, D head width (``dim``), H heads, Dh head width.
+Legend: B clips, T frames, D width (``dim``), H heads, Dh head width.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import InputShapeError
-from .config import TemporalHeadConfig
 
-
-class JointAdaptation(nn.Module):
-    """Adds the clip's pooled audio token to every frame's pooled video token, then projects to ``dim``."""
-
-    def __init__(self, audio_width: int, video_width: int, dim: int) -> None:
-        super().__init__()
-        # widths differ -> bring audio to the video width first; equal widths need no extra parameters
-        self.audio_proj = nn.Linear(audio_width, video_width) if audio_width != video_width else nn.Identity()
-        self.proj = nn.Linear(video_width, dim)
-
-    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """video (B, T, Dv), audio (B, Da) -> (B, T, D)."""
-        return self.proj(video + self.audio_proj(audio).unsqueeze(1))
+__all__ = ["Attention", "FeedForward", "TanhGELU", "TemporalTransformer"]
 
 
 class TanhGELU(nn.Module):
@@ -76,10 +63,24 @@ class FeedForward(nn.Module):
         return self.net(self.norm(x))
 
 
+class TransformerConfig(Protocol):
+    """The fields :class:`TemporalTransformer` reads (a head config carries them)."""
+
+    dim: int
+    depth: int
+    heads: int
+    dim_head: int
+    mlp_dim: int
+    max_frames: int
+    dropout: float
+    norm_eps: float
+    token_init_std: float
+
+
 class TemporalTransformer(nn.Module):
     """CLS + temporal positions, ``depth`` pre-norm layers, no final norm; returns the CLS output (B, D)."""
 
-    def __init__(self, config: TemporalHeadConfig) -> None:
+    def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         c = config
         self.max_frames = c.max_frames
@@ -104,29 +105,3 @@ class TemporalTransformer(nn.Module):
             x = x + attn(x)
             x = x + ff(x)
         return x[:, 0]
-
-
-class TemporalHead(nn.Module):
-    """Pooled encoder outputs -> clip embedding -> logits."""
-
-    def __init__(self, config: TemporalHeadConfig, audio_width: int, video_width: int, num_classes: int) -> None:
-        super().__init__()
-        self.config = config
-        self.joint = JointAdaptation(audio_width, video_width, config.dim)
-        self.temporal = TemporalTransformer(config) if config.use_transformer else None
-        self.classifier = nn.Linear(config.dim, num_classes)
-
-    def forward_features(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """video (B, T, Dv) pooled per frame, audio (B, Da) -> clip embedding (B, D)."""
-        t = video.shape[1]
-        if t > self.config.max_frames:
-            raise InputShapeError(
-                f"the temporal head covers at most max_frames={self.config.max_frames} frames, got T={t}"
-            )
-        z = self.joint(video, audio)  # (B, T, D)
-        return self.temporal(z) if self.temporal is not None else z.mean(dim=1)
-
-    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(video, audio))
-
-

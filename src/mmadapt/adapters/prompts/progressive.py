@@ -1,14 +1,18 @@
-"""Prompt injector: learnable tokens appended after the patch tokens, updated progressively with depth.
+"""Progressive prompts (kind ``progressive``): learnable tokens appended after the patch tokens of one stream, with
+fresh tokens added to consecutive slices of them after scheduled blocks (MMA-DFER §3.1; VPT-shallow when static).
 
 Legend: B batch, N tokens (prefix + patches [+ P prompts]), D width, P prompt tokens.
 
 The injector acts through forward hooks on the backbone's public modules: one on the module whose output feeds
 block 0 (append prompts), optionally one per scheduled block (progressive update) and one on the final-norm module
-(strip prompts so pooling and ``forward_features`` never see them). ``detach()`` removes every hook.
+(strip prompts so pooling and ``forward_features`` never see them). ``detach()`` removes every hook. Inside the
+multimodal model the lockstep runner calls :meth:`PromptInjector.update` itself, after the block's fusion.
 """
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,20 +20,89 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from ..._freeze import grad_flags, restore_grad_flags
-from ...anatomy import Anatomy, map_tokens, resolve_anatomy
-from .config import PromptConfig
+from ...anatomy import Anatomy, map_tokens
+from ...errors import ConfigError
+from ...streams import StreamInfo
+from .._config import AdapterConfig
+from ..kinds import register_adapter_kind
+
+__all__ = ["PromptConfig", "PromptInjector"]
+
+
+@dataclass
+class PromptConfig(AdapterConfig):
+    """Learnable prompt tokens appended after the patch tokens, optionally updated progressively with depth.
+
+    ``schedule`` maps a block index to a number of fresh learnable tokens added (summed) to the next consecutive
+    slice of the prompt tokens right after that block, e.g. MMA-DFER on 12 blocks: ``{0: 3, 6: 3}``. Left as
+    ``None`` it is derived from the depth: ``num_updates`` updates spread evenly over the blocks, each covering
+    ``num_prompts // num_updates`` tokens.
+    """
+
+    num_prompts: int = 6
+    """Number of prompt tokens M, present from block 0 on."""
+    progressive: bool = True
+    """Whether progressive updates are applied at all (Table 4 'Pr.' vs 'Pr.Pr.')."""
+    schedule: dict[int, int] | None = None
+    """``{after_block: n_tokens}``; ``None`` derives it from the backbone depth."""
+    num_updates: int = 2
+    """Updates spread over depth when ``schedule`` is None (MMA-DFER: after blocks 0 and depth/2)."""
+    init_std: float | None = None
+    """Std of prompt tokens and progressive tokens; ``None`` = width**-0.5 as the official code."""
+    pos_init_std: float = 1.0
+    """Std of the prompts' own positional embeddings (the official code draws them from randn, std 1)."""
+
+    def __post_init__(self) -> None:
+        if self.num_prompts < 1:
+            raise ConfigError(f"PromptConfig.num_prompts must be >= 1, got {self.num_prompts}")
+        if self.num_updates < 0:
+            raise ConfigError(f"PromptConfig.num_updates must be >= 0, got {self.num_updates}")
+        if self.schedule is not None:
+            # JSON turns int keys into strings; accept both
+            self.schedule = {int(k): int(v) for k, v in self.schedule.items()}
+            if any(v < 1 for v in self.schedule.values()) or any(k < 0 for k in self.schedule):
+                raise ConfigError(f"PromptConfig.schedule needs block >= 0 and n_tokens >= 1, got {self.schedule}")
+            if sum(self.schedule.values()) > self.num_prompts:
+                raise ConfigError(
+                    f"PromptConfig.schedule adds {sum(self.schedule.values())} tokens but there are only "
+                    f"{self.num_prompts} prompt tokens to update"
+                )
+
+    def resolve_schedule(self, depth: int) -> dict[int, int]:
+        """The ``{after_block: n_tokens}`` schedule for a backbone of ``depth`` blocks."""
+        if not self.progressive or self.num_updates == 0 and self.schedule is None:
+            return {}
+        if self.schedule is not None:
+            bad = [k for k in self.schedule if k >= depth]
+            if bad:
+                raise ConfigError(f"PromptConfig.schedule names blocks {bad} but the backbone has {depth} blocks")
+            if depth - 1 in self.schedule:
+                warnings.warn(
+                    f"PromptConfig.schedule updates prompts after the last block ({depth - 1}); those tokens are "
+                    "removed before pooling, so the update has no effect",
+                    stacklevel=2,
+                )
+            return dict(sorted(self.schedule.items()))
+        per_update = self.num_prompts // self.num_updates
+        if per_update < 1:
+            raise ConfigError(
+                f"cannot spread {self.num_updates} updates over {self.num_prompts} prompts; give a schedule"
+            )
+        # an update after the last block could only be stripped again: keep every update before it
+        last_useful = max(depth - 2, 0)
+        blocks = sorted({min((k * depth) // self.num_updates, last_useful) for k in range(self.num_updates)})
+        return {b: per_update for b in blocks}
 
 
 class PromptInjector(nn.Module):
     """Owns the prompt tokens of one backbone: ``prompts`` (P, D), ``prompt_pos`` (P, D) and one (n_k, D) tensor
     per progressive update."""
 
-    def __init__(self, config: PromptConfig, width: int, depth: int) -> None:
+    def __init__(self, config: PromptConfig, stream: StreamInfo) -> None:
         super().__init__()
         self.config = config
-        self.width = width
-        self.schedule = config.resolve_schedule(depth)  # {after_block: n_tokens}
+        self.width = width = stream.width
+        self.schedule = config.resolve_schedule(stream.depth)  # {after_block: n_tokens}
         std = config.init_std if config.init_std is not None else width**-0.5
         p = config.num_prompts
         self.prompts = nn.Parameter(torch.randn(p, width) * std)
@@ -109,38 +182,4 @@ class PromptInjector(nn.Module):
         return map_tokens(output, self.strip) if self.enabled else output
 
 
-class PromptedViT:
-    """Handle returned by :func:`attach_prompts`: the ViT's own ``forward()`` now uses the prompts."""
-
-    def __init__(self, vit: nn.Module, injector: PromptInjector, anatomy: Anatomy) -> None:
-        self.vit = vit
-        self.injector = injector
-        self.anatomy = anatomy
-        self._grad_flags = grad_flags(vit)
-
-    def parameters(self):
-        return self.injector.parameters()
-
-    def detach(self) -> nn.Module:
-        """Remove every hook and restore the ViT's gradient flags; returns the untouched ViT."""
-        self.injector.detach()
-        restore_grad_flags(self.vit, self._grad_flags)
-        return self.vit
-
-
-def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze: bool = True) -> PromptedViT:
-    """VPT-style prompts on a single ViT: after this, ``vit(x)`` runs with the prompts and pools without them.
-
-    The prompt tensors live in ``handle.injector`` (give them to the optimiser); ``handle.detach()`` restores
-    the ViT exactly.
-    """
-    config = config or PromptConfig()
-    anatomy = resolve_anatomy(vit)
-    p0 = next(vit.parameters())
-    injector = PromptInjector(config, anatomy.width, anatomy.depth).to(device=p0.device, dtype=p0.dtype)
-    handle = PromptedViT(vit, injector, anatomy)
-    if freeze:
-        for p in vit.parameters():
-            p.requires_grad_(False)
-    injector.attach(anatomy, hook_blocks=True, strip_output=True)
-    return handle
+register_adapter_kind("prompts", "progressive", PromptConfig, PromptInjector)

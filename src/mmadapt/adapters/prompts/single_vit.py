@@ -1,0 +1,52 @@
+"""Prompts on a single ViT (VPT-style): ``attach_prompts(vit)`` and the handle that detaches them again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from torch import nn
+
+from ..._freeze import grad_flags, restore_grad_flags
+from ...anatomy import Anatomy, resolve_anatomy
+from ...streams import StreamInfo
+from .progressive import PromptConfig, PromptInjector
+
+__all__ = ["PromptedViT", "attach_prompts"]
+
+
+class PromptedViT:
+    """Handle returned by :func:`attach_prompts`: the ViT's own ``forward()`` now uses the prompts."""
+
+    def __init__(self, vit: nn.Module, injector: PromptInjector, anatomy: Anatomy) -> None:
+        self.vit = vit
+        self.injector = injector
+        self.anatomy = anatomy
+        self._grad_flags = grad_flags(vit)
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        return self.injector.parameters()
+
+    def detach(self) -> nn.Module:
+        """Remove every hook and restore the ViT's gradient flags; returns the untouched ViT."""
+        self.injector.detach()
+        restore_grad_flags(self.vit, self._grad_flags)
+        return self.vit
+
+
+def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze: bool = True) -> PromptedViT:
+    """VPT-style prompts on a single ViT: after this, ``vit(x)`` runs with the prompts and pools without them.
+
+    The prompt tensors live in ``handle.injector`` (give them to the optimiser); ``handle.detach()`` restores
+    the ViT exactly.
+    """
+    config = config or PromptConfig()
+    anatomy = resolve_anatomy(vit)
+    p0 = next(vit.parameters())
+    stream = StreamInfo("vit", False, anatomy.width, anatomy.depth, anatomy.num_tokens(), anatomy.num_prefix_tokens)
+    injector = PromptInjector(config, stream).to(device=p0.device, dtype=p0.dtype)
+    handle = PromptedViT(vit, injector, anatomy)
+    if freeze:
+        for p in vit.parameters():
+            p.requires_grad_(False)
+    injector.attach(anatomy, hook_blocks=True, strip_output=True)
+    return handle
