@@ -17,6 +17,7 @@ from .adapters import (
     get_adapter_kind,
     list_adapter_kinds,
     register_adapter_kind,
+    unregister_adapter_kind,
 )
 from .anatomy import Anatomy, list_anatomies, register_anatomy, resolve_anatomy
 from .backbones import audiomae_vit_base, create_backbone, list_backbones, load_backbone, maeface_vit_base
@@ -84,5 +85,6 @@ __all__ = [
     "register_preset",
     "resolve_anatomy",
     "to_official",
+    "unregister_adapter_kind",
     "wrap_encoders",
 ]

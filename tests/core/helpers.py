@@ -38,8 +38,8 @@ def wrap(audio: nn.Module, video: nn.Module, **overrides) -> mmadapt.MultimodalA
 def randomise_gates(model: mmadapt.MultimodalAdapterModel, seed: int = 0, scale: float = 0.5) -> None:
     g = torch.Generator().manual_seed(seed)
     for f in model.fusion:
-        f.gate["audio"].copy_((torch.rand(1, generator=g) - 0.5) * 2 * scale)
-        f.gate["video"].copy_((torch.rand(1, generator=g) - 0.5) * 2 * scale)
+        for gate in f.gate.values():  # streams in the model's order
+            gate.copy_((torch.rand(1, generator=g) - 0.5) * 2 * scale)
 
 
 def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
