@@ -9,7 +9,7 @@ from torch import nn
 
 import mmadapt
 
-from .backbones import PAIRS, build
+from .backbones import PAIRS, build, hf_ast, hf_vit, timm_eva, timm_vit
 
 SMALL_HEAD = {"dim": 24, "depth": 1, "heads": 2, "dim_head": 12, "mlp_dim": 48, "max_frames": 4}
 
@@ -32,6 +32,32 @@ def wrap(audio: nn.Module, video: nn.Module, **overrides) -> mmadapt.MultimodalA
     overrides.setdefault("head", SMALL_HEAD)
     overrides.setdefault("num_classes", 5)
     return mmadapt.wrap_encoders(audio, video, preset="mma-dfer", **overrides).eval()
+
+
+THIRD_FAMILIES = {"hf-vit": hf_vit, "timm-eva": timm_eva}
+"""Families of the third stream; the first two are AST (audio) and a timm ViT (video)."""
+
+
+def make_three(flow_family: str = "hf-vit", seed: int = 0):
+    audio, a_shape = build(hf_ast, 1, seed)
+    video, v_shape = build(timm_vit, 3, seed + 1)  # depth 4: fused proportionally against the depth-2 encoders
+    flow, f_shape = build(THIRD_FAMILIES[flow_family], 3, seed + 2)
+    return {"audio": audio, "video": video, "flow": flow}, {"audio": a_shape, "video": v_shape, "flow": f_shape}
+
+
+def make_three_inputs(shapes, n: int = 2, t: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "audio": torch.randn(n, *shapes["audio"], generator=g),
+        "video": torch.randn(n, t, *shapes["video"], generator=g),
+        "flow": torch.randn(n, t, *shapes["flow"], generator=g),
+    }
+
+
+def wrap_three(backbones, **overrides) -> mmadapt.MultimodalAdapterModel:
+    overrides.setdefault("head", SMALL_HEAD)
+    overrides.setdefault("num_classes", 5)
+    return mmadapt.wrap_encoders(backbones, preset="mma-dfer", frames={"video", "flow"}, **overrides).eval()
 
 
 @torch.no_grad()

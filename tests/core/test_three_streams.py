@@ -11,50 +11,23 @@ import torch
 import mmadapt
 from mmadapt import resolve_anatomy
 
-from .backbones import build, hf_ast, hf_vit, timm_eva, timm_vit
-from .helpers import SMALL_HEAD, clone, hook_count, randomise_gates, snapshot
-
-FAMILIES = {"hf-vit": hf_vit, "timm-eva": timm_eva}
-"""Families of the third stream; the first two are AST (audio) and a timm ViT (video)."""
-
-
-def _three(flow_family: str = "hf-vit", seed: int = 0):
-    audio, a_shape = build(hf_ast, 1, seed)
-    video, v_shape = build(timm_vit, 3, seed + 1)  # depth 4: fused proportionally against the depth-2 encoders
-    flow, f_shape = build(FAMILIES[flow_family], 3, seed + 2)
-    return {"audio": audio, "video": video, "flow": flow}, {"audio": a_shape, "video": v_shape, "flow": f_shape}
-
-
-def _inputs(shapes, n: int = 2, t: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "audio": torch.randn(n, *shapes["audio"], generator=g),
-        "video": torch.randn(n, t, *shapes["video"], generator=g),
-        "flow": torch.randn(n, t, *shapes["flow"], generator=g),
-    }
-
-
-def _wrap(backbones, **overrides) -> mmadapt.MultimodalAdapterModel:
-    overrides.setdefault("head", SMALL_HEAD)
-    overrides.setdefault("num_classes", 5)
-    return mmadapt.wrap_encoders(backbones, preset="mma-dfer", frames={"video", "flow"}, **overrides).eval()
-
+from .helpers import THIRD_FAMILIES, clone, hook_count, make_three, make_three_inputs, randomise_gates, snapshot, wrap_three
 
 def _images(x: torch.Tensor, per_frame: bool) -> torch.Tensor:
     return x.flatten(0, 1) if per_frame else x
 
 
-@pytest.mark.parametrize("flow_family", sorted(FAMILIES))
+@pytest.mark.parametrize("flow_family", sorted(THIRD_FAMILIES))
 def test_zero_gates_without_prompts_equal_every_native_forward(flow_family):
-    backbones, shapes = _three(flow_family)
-    x = _inputs(shapes)
+    backbones, shapes = make_three(flow_family)
+    x = make_three_inputs(shapes)
     refs = {}
     for s, b in backbones.items():
         anatomy = resolve_anatomy(b)
         with torch.no_grad():
             images = _images(x[s], s != "audio")
             refs[s] = anatomy.native_tokens(images), anatomy.native_pooled(images)
-    model = _wrap(backbones, prompts=None)
+    model = wrap_three(backbones, prompts=None)
     assert [f.gate["flow"].item() for f in model.fusion] == [0.0] * len(model.fusion)
     with torch.no_grad():
         out = model.forward_streams(**x)
@@ -65,8 +38,8 @@ def test_zero_gates_without_prompts_equal_every_native_forward(flow_family):
 
 
 def test_streams_are_named_and_per_frame_as_declared():
-    backbones, _ = _three()
-    model = _wrap(backbones)
+    backbones, _ = make_three()
+    model = wrap_three(backbones)
     assert model.stream_names == ["audio", "video", "flow"]
     assert {s: i.per_frame for s, i in model.streams.items()} == {"audio": False, "video": True, "flow": True}
     # default layer map: each step of the depth-2 encoders, matched proportionally in the depth-4 video encoder
@@ -76,9 +49,9 @@ def test_streams_are_named_and_per_frame_as_declared():
 
 
 def test_nonzero_gates_change_all_three_streams():
-    backbones, shapes = _three()
-    x = _inputs(shapes)
-    model = _wrap(backbones)
+    backbones, shapes = make_three()
+    x = make_three_inputs(shapes)
+    model = wrap_three(backbones)
     with torch.no_grad():
         before = model.forward_streams(**x)
         randomise_gates(model)
@@ -88,9 +61,9 @@ def test_nonzero_gates_change_all_three_streams():
 
 
 def test_a_stream_left_out_of_the_fusion_is_untouched_by_it():
-    backbones, shapes = _three()
-    x = _inputs(shapes)
-    model = _wrap(backbones, prompts=None, fusion={"streams": ["audio", "video"]})
+    backbones, shapes = make_three()
+    x = make_three_inputs(shapes)
+    model = wrap_three(backbones, prompts=None, fusion={"streams": ["audio", "video"]})
     assert model.fused_streams == ["audio", "video"]
     randomise_gates(model)
     flow = resolve_anatomy(backbones["flow"])
@@ -103,11 +76,11 @@ def test_a_stream_left_out_of_the_fusion_is_untouched_by_it():
 
 
 def test_detach_returns_all_three_bit_identical():
-    backbones, shapes = _three()
-    x = _inputs(shapes)
+    backbones, shapes = make_three()
+    x = make_three_inputs(shapes)
     states = {s: snapshot(b) for s, b in backbones.items()}
     flags = {s: [p.requires_grad for p in b.parameters()] for s, b in backbones.items()}
-    model = _wrap(backbones)
+    model = wrap_three(backbones)
     randomise_gates(model)
     model.train()
     model(**x).sum().backward()
@@ -123,10 +96,10 @@ def test_detach_returns_all_three_bit_identical():
 
 @pytest.mark.parametrize("how", ["mapping", "keywords"])
 def test_save_load_gives_identical_logits(tmp_path, how):
-    backbones, shapes = _three()
+    backbones, shapes = make_three()
     fresh = {s: clone(b) for s, b in backbones.items()}
-    x = _inputs(shapes)
-    model = _wrap(backbones)
+    x = make_three_inputs(shapes)
+    model = wrap_three(backbones)
     randomise_gates(model)
     with torch.no_grad():
         for p in model.adapter_parameters():
@@ -143,17 +116,17 @@ def test_save_load_gives_identical_logits(tmp_path, how):
 
 
 def test_loading_needs_every_saved_stream(tmp_path):
-    backbones, _ = _three()
+    backbones, _ = make_three()
     fresh = {s: clone(b) for s, b in backbones.items()}
-    _wrap(backbones).save_adapter(tmp_path / "adapter")
+    wrap_three(backbones).save_adapter(tmp_path / "adapter")
     with pytest.raises(mmadapt.MMAdaptError, match="flow"):
         mmadapt.MultimodalAdapterModel.from_pretrained(tmp_path / "adapter", audio=fresh["audio"], video=fresh["video"])
 
 
 def test_inputs_are_checked_by_stream_name():
-    backbones, shapes = _three()
-    x = _inputs(shapes)
-    model = _wrap(backbones)
+    backbones, shapes = make_three()
+    x = make_three_inputs(shapes)
+    model = wrap_three(backbones)
     with pytest.raises(mmadapt.InputShapeError, match=r"missing \['flow'\]"):
         model(audio=x["audio"], video=x["video"])
     with pytest.raises(mmadapt.InputShapeError, match=r"unexpected \['depth'\]"):
@@ -189,10 +162,10 @@ def test_three_way_fusion_gives_each_stream_the_mean_of_the_others():
 
 def test_fullgraph_compile_of_three_streams_has_no_graph_break():
     torch._dynamo.reset()
-    backbones, shapes = _three()
-    model = _wrap(backbones).train()
+    backbones, shapes = make_three()
+    model = wrap_three(backbones).train()
     randomise_gates(model)
-    x = _inputs(shapes)
+    x = make_three_inputs(shapes)
     eager = model(**x)
     compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
     out = compiled(**x)  # fullgraph=True raises on any graph break

@@ -14,7 +14,7 @@ from torch import nn
 import mmadapt
 from mmadapt.adapters import FusionKindConfig
 
-from .helpers import SMALL_HEAD, clone, make_inputs, make_pair
+from ..core.helpers import SMALL_HEAD, clone, make_inputs, make_pair, make_three, make_three_inputs, wrap_three
 
 
 # ---- the new kind: one config dataclass, one module, one registration line ---------------------------------------
@@ -106,12 +106,10 @@ def test_a_saved_unregistered_kind_asks_for_its_registration(tmp_path):
 
 
 def test_the_kind_works_for_three_streams(gated_additive):
-    from .test_three_streams import _inputs, _three, _wrap
-
-    backbones, shapes = _three()
-    model = _wrap(backbones, fusion={"type": "gated-additive"})
+    backbones, shapes = make_three()
+    model = wrap_three(backbones, fusion={"type": "gated-additive"})
     assert set(model.fusion[0].proj) == {f"{o}_to_{s}" for s in backbones for o in backbones if o != s}
-    x = _inputs(shapes)
+    x = make_three_inputs(shapes)
     with torch.no_grad():
         zero = model.forward_streams(**x)
         for f in model.fusion:
