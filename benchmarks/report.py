@@ -166,6 +166,17 @@ def _gate_section(rel: str, r: dict[str, Any]) -> list[str]:
             f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
 
 
+def _ab_section(rel: str, r: dict[str, Any]) -> list[str]:
+    w, a, b = r["workload"], r["a"], r["b"]
+    lo, hi = r["ratio_b_over_a_min_max"]
+    return [f"#### `{rel}` (bench_ab)", "",
+            f"Eager train step, `{w['backbone']}` pair at {w['size']} px, {w['batch']} x {w['frames']} frames, "
+            f"{w['threads']} thread(s), {len(a['cpu_ms'])} rounds alternated ABBA, process CPU time: "
+            f"A `{a['tree']}` {a['cpu_ms_median']:.1f} ms, B `{b['tree']}` {b['cpu_ms_median']:.1f} ms; "
+            f"**B/A = {r['ratio_b_over_a_median']:.4f}** (rounds {lo:.4f} .. {hi:.4f}); commit {r['env']['git_commit']}, "
+            f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
+
+
 def _value(v: Any) -> str:
     """A field of a data record; stage dicts as 'decode 8.4, transform 1.5, fbank 2.4'."""
     return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
@@ -200,7 +211,7 @@ def render(folder: Path) -> str:
     for path, r in results:
         rel = path.relative_to(folder).as_posix()
         kind = r.get("benchmark")
-        if kind in ("model", "gpu_check", "profile", "gate"):
+        if kind in ("model", "gpu_check", "profile", "gate", "bench_ab"):
             env = r["env"]
             by_device[f"{env['device']}: {env['device_name']}"].append((kind, rel, r))
         elif kind == "data_pipeline":
@@ -209,7 +220,8 @@ def render(folder: Path) -> str:
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
         for kind, rel, r in sorted(by_device[device], key=lambda t: (t[0] != "gpu_check", t[1])):
-            section = {"gpu_check": _check_section, "profile": _profile_section, "gate": _gate_section}.get(
+            section = {"gpu_check": _check_section, "profile": _profile_section, "gate": _gate_section,
+                       "bench_ab": _ab_section}.get(
                 kind, _model_section)
             lines += section(rel, r)
     if data:
