@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
+from ..pos_embed import resample_grid_pos_embed
 from ._hf import AttrPatch, HFAnatomy, first, param_names
 from .base import PosSlot
 
@@ -69,8 +70,6 @@ class CLIPVisionAnatomy(HFAnatomy):
     # ---- new input size -------------------------------------------------------------------------------
     def _resize(self, input_size: tuple[int, int]) -> dict[str, torch.Tensor]:
         """Resample the table once and set what the embeddings check (an int side: square sizes only)."""
-        from ..backbones.pos_embed import resample_grid_pos_embed
-
         if input_size[0] != input_size[1]:
             raise UnsupportedBackboneError(
                 f"{type(self.model).__name__} checks a single image side; it runs only at square sizes, "

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
+from ..pos_embed import resample_grid_pos_embed
 from ._hf import AttrPatch, HFAnatomy, find_layers, first
 from .base import PosSlot
 
@@ -66,8 +67,6 @@ class HFViTAnatomy(HFAnatomy):
 
     # ---- new input size -------------------------------------------------------------------------------
     def _resize(self, input_size: tuple[int, int]) -> dict[str, torch.Tensor]:
-        from ..backbones.pos_embed import resample_grid_pos_embed
-
         emb = self.model.embeddings
         pe = emb.patch_embeddings
         new_grid = self.grid_size(input_size)

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..pos_embed import resample_grid_pos_embed
 from .base import Anatomy, PosSlot, _pair
 
 
@@ -79,8 +80,6 @@ class TimmViTAnatomy(Anatomy):
         return self.model.forward_features(x)
 
     def _resize(self, input_size: tuple[int, int]) -> dict[str, torch.Tensor]:
-        from ..backbones.pos_embed import resample_grid_pos_embed
-
         pe = self.model.patch_embed
         if getattr(self.model, "dynamic_img_size", False):
             # the family resamples its table every forward; nothing to change

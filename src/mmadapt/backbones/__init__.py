@@ -8,7 +8,7 @@ from .checkpoint_file import read_state_dict
 from .generic import LoadOptions, load_backbone
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
 from .maeface import maeface_vit_base
-from .pos_embed import infer_grid, resample_grid_pos_embed
+from ..pos_embed import infer_grid, resample_grid_pos_embed
 from .registry import create_backbone, list_backbones, register_backbone
 from .state_loading import load_state_into
 from .vit_config import ViTBackboneConfig, build_vit

@@ -22,7 +22,7 @@ from torch import nn
 
 from .checkpoint_file import read_state_dict
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
-from .pos_embed import infer_grid
+from ..pos_embed import infer_grid
 from .registry import create_backbone, is_registered
 from .state_loading import Resampler, load_state_into, matches_any
 

@@ -7,7 +7,7 @@ from os import PathLike
 from typing import Any
 
 from .load_report import BuiltBackbone
-from .pos_embed import infer_grid
+from ..pos_embed import infer_grid
 from .pretrained_vit import build_pretrained_vit
 from .registry import register_backbone
 from .vit_config import ViTBackboneConfig

@@ -16,7 +16,7 @@ import torch
 
 from .checkpoint_file import read_state_dict
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
-from .pos_embed import resample_grid_pos_embed
+from ..pos_embed import resample_grid_pos_embed
 from .state_loading import load_state_into
 from .vit_config import ViTBackboneConfig, build_vit
 

@@ -1,55 +1,50 @@
-"""Named backbone builders: ``register_backbone``, ``list_backbones``, ``create_backbone``.
+"""Named backbone builders: ``BACKBONES`` (one :class:`~mmadapt.registry.Registry`), ``register_backbone``,
+``list_backbones``, ``create_backbone``.
 
-A builder is a callable ``(checkpoint=None, **kwargs) -> BuiltBackbone``.
+A builder is a callable ``(checkpoint=None, **kwargs) -> BuiltBackbone``. Names are lower-case identifiers
+(``maeface_vit_base``) so that they never collide with a timm model name or a local directory, which
+:func:`~mmadapt.backbones.load_backbone` also accepts.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
+from ..registry import Registry
 from .load_report import BuiltBackbone
 
-__all__ = ["BackboneBuilder", "create_backbone", "list_backbones", "register_backbone"]
+__all__ = ["BACKBONES", "BackboneBuilder", "create_backbone", "is_registered", "list_backbones", "register_backbone"]
 
 BackboneBuilder = Callable[..., BuiltBackbone]
 
-_BUILDERS: dict[str, BackboneBuilder] = {}
-_NAME = re.compile(r"[a-z][a-z0-9_]*")
+BACKBONE_NAME = r"[a-z][a-z0-9_]*"
+"""A backbone name is a lower-case identifier."""
 
 
-def register_backbone(name: str) -> Callable[[BackboneBuilder], BackboneBuilder]:
-    """Decorator registering a builder under ``name`` (lower-case identifier, unique)."""
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"backbone name must be a lower-case identifier, got {name!r}")
+def _validate(name: str, builder: BackboneBuilder) -> None:
+    if not callable(builder):
+        raise TypeError(f"builder for backbone {name!r} must be callable, got {type(builder).__name__}")
 
-    def decorate(builder: BackboneBuilder) -> BackboneBuilder:
-        if not callable(builder):
-            raise TypeError(f"builder for {name!r} must be callable, got {type(builder).__name__}")
-        if name in _BUILDERS and _BUILDERS[name] is not builder:
-            raise ValueError(f"a backbone named {name!r} is already registered")
-        _BUILDERS[name] = builder
-        return builder
 
-    return decorate
+BACKBONES: Registry[BackboneBuilder] = Registry("backbone", validate=_validate, pattern=BACKBONE_NAME)
+
+
+def register_backbone(name: str, *, override: bool = False) -> Callable[[BackboneBuilder], BackboneBuilder]:
+    """Decorator registering a builder under ``name``; a taken name is a ``RegistryError`` unless ``override``."""
+    return BACKBONES.register(name, override=override)
 
 
 def list_backbones(pattern: str = "*") -> list[str]:
-    """Registered names matching the fnmatch ``pattern``, sorted."""
-    return sorted(n for n in _BUILDERS if fnmatchcase(n, pattern))
+    """Registered names matching the shell-style ``pattern`` (``"mae*"``), sorted."""
+    return BACKBONES.list(pattern)
 
 
 def is_registered(name: str) -> bool:
     """Whether ``name`` is a registered backbone."""
-    return name in _BUILDERS
+    return name in BACKBONES
 
 
 def create_backbone(name: str, checkpoint: Any = None, **kwargs: Any) -> BuiltBackbone:
-    """Build the registered backbone ``name``; see each builder for its keyword arguments."""
-    try:
-        builder = _BUILDERS[name]
-    except KeyError:
-        raise KeyError(f"unknown backbone {name!r}; registered: {list_backbones()}") from None
-    return builder(checkpoint=checkpoint, **kwargs)
+    """Build the registered backbone ``name``; an unknown name is a ``RegistryError`` naming the close matches."""
+    return BACKBONES.get(name)(checkpoint=checkpoint, **kwargs)
