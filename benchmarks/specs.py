@@ -15,7 +15,7 @@ from benchmarks._bootstrap import ensure_mmadapt
 ensure_mmadapt()
 
 import mmadapt  # noqa: E402
-from mmadapt.backbones import audiomae_vit_base, maeface_vit_base  # noqa: E402
+from mmadapt.methods.mma_dfer import audiomae_vit_base, maeface_vit_base  # noqa: E402
 
 
 @dataclass(frozen=True)

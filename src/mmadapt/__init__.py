@@ -20,9 +20,8 @@ from .adapters import (
     unregister_adapter_kind,
 )
 from .anatomy import Anatomy, list_anatomies, register_anatomy, resolve_anatomy
-from .backbones import audiomae_vit_base, create_backbone, list_backbones, load_backbone, maeface_vit_base
+from .backbones import create_backbone, list_backbones, load_backbone
 from .config import MultimodalConfig
-from .convert import from_official, load_converted, to_official
 from .errors import (
     AdapterMismatchError,
     CheckpointError,
@@ -32,6 +31,7 @@ from .errors import (
     RegistryError,
     UnsupportedBackboneError,
 )
+from .methods.mma_dfer import audiomae_vit_base, from_official, load_converted, maeface_vit_base, to_official
 from .model import MultimodalAdapterModel, StreamOutputs, wrap_encoders
 from .presets import describe_preset, get_preset, list_presets, register_preset
 from .registry import Registry

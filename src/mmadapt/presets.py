@@ -3,6 +3,10 @@
 A preset is a function ``(anatomies: {stream: Anatomy}) -> MultimodalConfig`` registered under a name, so that
 depth-dependent choices (the progressive-prompt schedule, the fused layers) follow the backbones instead of
 assuming ViT-B.
+
+This module is the generic machinery only; methods register their presets from their own wing (the MMA-DFER
+preset and its Table-4 ablations: :mod:`mmadapt.methods.mma_dfer.presets`, registered when ``mmadapt`` is
+imported).
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .adapters import MeanBottleneckConfig, PromptConfig, TemporalHeadConfig
 from .anatomy import Anatomy
 from .config import MultimodalConfig
 from .errors import ConfigError, RegistryError
@@ -78,42 +81,3 @@ def _as_mapping(anatomies: tuple[Mapping[str, Anatomy] | Anatomy, ...]) -> Mappi
     if len(anatomies) == 2 and all(isinstance(a, Anatomy) for a in anatomies):
         return {"audio": anatomies[0], "video": anatomies[1]}
     raise ConfigError("get_preset takes one {stream: Anatomy} mapping (or the audio and the video anatomy)")
-
-
-# ---- MMA-DFER and its Table-4 ablations -----------------------------------------------------------------------
-def _mma_dfer(anatomies: Mapping[str, Anatomy]) -> MultimodalConfig:
-    """MMA-DFER (CVPR-W 2024): prompts with two progressive updates, fusion at every block, temporal transformer."""
-    return MultimodalConfig(
-        num_classes=7,
-        prompts=PromptConfig(num_prompts=6, progressive=True, num_updates=2),
-        fusion=MeanBottleneckConfig(latent_dim=128),
-        head=TemporalHeadConfig(dim=512, depth=1, heads=8, dim_head=64, mlp_dim=1024, max_frames=16),
-    )
-
-
-def _ablation(description: str, prompts: bool, progressive: bool, temporal: bool, fusion: bool) -> PresetFn:
-    def fn(anatomies: Mapping[str, Anatomy]) -> MultimodalConfig:
-        c = _mma_dfer(anatomies)
-        return c.with_overrides(
-            prompts=c.prompts.replace(progressive=progressive) if prompts else None,
-            fusion=c.fusion if fusion else None,
-            head=c.head.replace(use_transformer=temporal),
-        )
-
-    fn.__doc__ = description
-    return fn
-
-
-register_preset("mma-dfer", _mma_dfer)
-# Table 4 of the paper: (Pr, Pr.Pr., MTT, FB)
-_TABLE4 = {
-    "mma-dfer-plain": ("no prompts, no temporal transformer, no fusion (- - - -)", False, False, False, False),
-    "mma-dfer-prompts-only": ("static prompts only (+ - - -)", True, False, False, False),
-    "mma-dfer-progressive-only": ("progressive prompts only (+ + - -)", True, True, False, False),
-    "mma-dfer-no-fusion": ("no fusion bottleneck (+ + + -)", True, True, True, False),
-    "mma-dfer-no-temporal": ("no temporal transformer: mean over frames (+ + - +)", True, True, False, True),
-    "mma-dfer-no-prompts": ("no prompts (- - + +)", False, False, True, True),
-    "mma-dfer-static-prompts": ("prompts without progressive updates (+ - + +)", True, False, True, True),
-}
-for _name, (_desc, *_flags) in _TABLE4.items():
-    register_preset(_name, _ablation(_desc, *_flags))

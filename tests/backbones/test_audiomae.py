@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from mmadapt.backbones import CheckpointError, audiomae_vit_base, create_backbone
+from mmadapt.backbones import CheckpointError, create_backbone
+from mmadapt.methods.mma_dfer import audiomae_vit_base
 
 from ._fixtures import TINY, pretraining_state_dict, reference_resample, save_pretraining
 

@@ -5,7 +5,8 @@ import torch
 from safetensors.torch import save_file
 from transformers import ViTConfig
 
-from mmadapt.backbones import CheckpointError, load_backbone, resample_grid_pos_embed
+from mmadapt.backbones import CheckpointError, load_backbone
+from mmadapt.pos_embed import resample_grid_pos_embed
 
 from ._fixtures import TINY
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from mmadapt.backbones import CheckpointError, maeface_vit_base
+from mmadapt.backbones import CheckpointError
+from mmadapt.methods.mma_dfer import maeface_vit_base
 
 from ._fixtures import TINY, pretraining_state_dict, reference_resample, save_pretraining
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from timm.layers import resample_abs_pos_embed
 
-from mmadapt.backbones import infer_grid, resample_grid_pos_embed
+from mmadapt.pos_embed import infer_grid, resample_grid_pos_embed
 
 from ._fixtures import reference_resample
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmadapt.backbones import audiomae_vit_base, maeface_vit_base
+from mmadapt.methods.mma_dfer import audiomae_vit_base, maeface_vit_base
 
 # From OFFICIAL_SEMANTICS.md section 4: frozen backbones including their unused heads, excluding pos_embed.
 OFFICIAL_FROZEN_AUDIO, AUDIO_HEAD = 86_023_144, 768 * 1000 + 1000

@@ -8,7 +8,7 @@ def full_112():
     """Full ViT-B official state dict at 112 px (179M random values: built once) and its conversion."""
     if not official_keys_available():
         pytest.skip("shared/mma-dfer key lists not available")
-    from mmadapt.convert import from_official
+    from mmadapt.methods.mma_dfer.convert import from_official
 
     sd = official_state_dict(112)
     return sd, from_official(sd, 112, 7)

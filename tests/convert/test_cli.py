@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmadapt.cli import main
-from mmadapt.convert import from_official, load_converted, to_official
+from mmadapt.methods.mma_dfer.convert import from_official, load_converted, to_official
 
 from ..official._keys import TINY_HEADS, TINY_TEMPORAL_HEADS, official_keys_available
 from ._helpers import TINY, TOL, assert_bit_exact, inputs, reference_logits, tiny_state_dict

@@ -8,10 +8,16 @@ import pytest
 import torch
 
 from mmadapt import wrap_encoders
-from mmadapt.backbones import audiomae_vit_base, maeface_vit_base
-from mmadapt.convert import from_official, load_converted, read_official, save_converted, to_official
-from mmadapt.convert.reader import INERT_GLOBALS
 from mmadapt.errors import CheckpointError, ConfigError
+from mmadapt.methods.mma_dfer import audiomae_vit_base, maeface_vit_base
+from mmadapt.methods.mma_dfer.convert import (
+    from_official,
+    load_converted,
+    read_official,
+    save_converted,
+    to_official,
+)
+from mmadapt.methods.mma_dfer.convert.reader import INERT_GLOBALS
 
 from ..official._keys import official_keys_available
 from ._helpers import TINY, assert_bit_exact, tiny_state_dict

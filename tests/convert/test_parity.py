@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmadapt.convert import from_official
+from mmadapt.methods.mma_dfer.convert import from_official
 
 from ..official._keys import official_keys_available, official_state_dict, parse_official_keys
 from ._helpers import FULL, TINY, TOL, inputs, reference_logits, tiny_state_dict

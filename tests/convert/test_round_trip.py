@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmadapt.convert import from_official, to_official
+from mmadapt.methods.mma_dfer.convert import from_official, to_official
 
 from ..official._keys import official_keys_available, parse_official_keys
 from ._helpers import TINY, assert_bit_exact, tiny_state_dict

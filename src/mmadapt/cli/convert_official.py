@@ -31,9 +31,9 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmadapt.convert import from_official, save_converted
-    from mmadapt.convert.directory import MANIFEST
     from mmadapt.errors import ConfigError
+    from mmadapt.methods.mma_dfer.convert import from_official, save_converted
+    from mmadapt.methods.mma_dfer.convert.directory import MANIFEST
 
     if (args.out / MANIFEST).exists() and not args.force:
         raise ConfigError(f"{args.out} already holds a converted model ({MANIFEST}); pass --force to overwrite it")
