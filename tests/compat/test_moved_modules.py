@@ -83,3 +83,9 @@ def test_the_generic_config_names_no_class_count():
     # 7 is DFEW's count: the mma-dfer preset sets it, the toolkit's default does not
     assert mmadapt.MultimodalConfig().num_classes is None
     assert mmadapt.get_preset("mma-dfer", {}).num_classes == 7
+
+
+def test_the_moved_builders_are_listed_by_dir():
+    import mmadapt.backbones
+
+    assert {"audiomae_vit_base", "maeface_vit_base", "create_backbone"} <= set(dir(mmadapt.backbones))
