@@ -1,6 +1,6 @@
 """mmadapt model -> the official MMA-DFER state dict (keys, shapes and order of ``GenerateModel``).
 
-The inverse of :func:`~mmadapt.methods.mma_dfer.convert.from_official` through the same layout table. Tensors the official model
+The inverse of :func:`~.from_official.from_official` through the same layout table. Tensors the official model
 has but mmadapt does not (unused heads, dead ``norm2``) come from the stored extras when present, so
 official -> mmadapt -> official is bit-exact; otherwise they are rebuilt deterministically (``norm2`` as
 LayerNorm initialises it, heads as zeros) and a warning names them.
