@@ -41,7 +41,7 @@ EXTRAS_FILE = "official_extras.safetensors"
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 
