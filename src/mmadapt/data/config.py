@@ -23,7 +23,12 @@ _ON_DECODE_ERROR = ("error", "skip")
 class DataConfig(ConfigBase):
     """Sampling, geometry, audio features and failure policies of a clip dataset (defaults = official test)."""
 
-    _aliases = {"img_size": "transform.img_size", "audio_frames": "audio.target_frames", "mel_bins": "audio.num_mel_bins"}
+    _aliases = {
+        "img_size": "transform.img_size",
+        "audio_frames": "audio.target_frames",
+        "mel_bins": "audio.num_mel_bins",
+    }
+    """Override keys for the derived properties below."""
 
     num_frames: int = 16
     """Frames per clip (T): one per temporal segment."""

@@ -7,8 +7,8 @@ The existing config classes are reused as they are; only the two small records b
 Command-line overrides are dotted ``key=value`` strings (``train.lr=3e-4``, ``data.img_size=112``,
 ``model.preset=mma-dfer-no-fusion``, ``model.overrides.fusion.latent_dim=64``), read by the one parser of
 :func:`mmadapt.config_base.apply_overrides`. Unknown keys are errors, except inside the free-form dicts
-``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the model is built). Relative paths in a config file resolve against the file's folder, on the command line
-against the working directory.
+``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the model is built). Relative paths in a
+config file resolve against the file's folder, on the command line against the working directory.
 
 Nothing downloads: backbones come from their builders with a local checkpoint, or with random weights drawn
 from ``model.init_seed`` (loudly warned about), so ``eval`` and ``predict`` rebuild the very same backbones.
@@ -206,7 +206,8 @@ class ExperimentConfig(ConfigBase):
 
     @classmethod
     def _migrate(cls, data: dict[str, Any], where: str) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if v is not None}  # an empty YAML section is the defaults
+        sections = [f.name for f in dataclasses.fields(cls)]
+        return {k: v for k, v in data.items() if not (v is None and k in sections)}  # an empty YAML section
 
     # ---- files ------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
