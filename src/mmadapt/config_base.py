@@ -26,6 +26,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -147,7 +148,17 @@ def _init_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    try:
+        return typing.get_type_hints(cls)
+    except NameError:  # a class defined in a function, naming its local types: check the fields that resolve
+        namespace = vars(sys.modules[cls.__module__])
+        hints: dict[str, Any] = {}
+        for name, f in _init_fields(cls).items():
+            try:
+                hints[name] = eval(f.type, dict(namespace)) if isinstance(f.type, str) else f.type  # noqa: S307
+            except NameError:
+                hints[name] = Any
+        return hints
 
 
 def _construct(cls: type[C], values: dict[str, Any], where: str) -> C:

@@ -320,3 +320,17 @@ def test_overrides_leave_the_input_untouched_and_apply_in_order():
     assert apply_overrides(base, ["epochs=2", "epochs=5"]).epochs == 5 and base.epochs == 25
     with pytest.raises(TypeError, match="list of 'key=value' strings"):
         apply_overrides(base, "epochs=2")  # type: ignore[arg-type]
+
+
+def test_a_config_defined_in_a_function_checks_the_fields_it_can_resolve():
+    class Local:
+        pass
+
+    @dataclasses.dataclass
+    class Plugin(ConfigBase):
+        width: int = 1
+        helper: Local | None = None  # a local name: not checked, not refused
+
+    assert Plugin.from_dict({"width": 2, "helper": None}) == Plugin(width=2)
+    with pytest.raises(ConfigError, match="Plugin.width must be int"):
+        Plugin(width="2")  # type: ignore[arg-type]
