@@ -37,7 +37,7 @@ from .presets import describe_preset, get_preset, list_presets, register_preset
 from .registry import Registry
 from .streams import StreamInfo
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AdapterConfig",

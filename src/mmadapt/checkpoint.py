@@ -76,7 +76,7 @@ class SavedAdapter:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

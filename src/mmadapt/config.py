@@ -1,7 +1,8 @@
 """The configuration of a multimodal adapter model: which adapter kinds, with which settings, at which input sizes.
 
 Each adapter field holds the config of a registered kind (:mod:`mmadapt.adapters.kinds`); as a dict it names its
-kind under ``"type"`` (absent: the role's default kind, as format-v1 files were written).
+kind under ``"type"`` (absent: the role's default kind, as format-v1 files were written). Dicts, type checks and
+dotted overrides come from :class:`~mmadapt.config_base.ConfigBase`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .adapters import AdapterConfig, MeanBottleneckConfig, PromptConfig, TemporalHeadConfig, config_from_dict
+from .adapters._config import kind_field
+from .config_base import ConfigBase, did_you_mean
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_KINDS", "MultimodalConfig"]
@@ -22,19 +25,21 @@ _LEGACY_SIZES = {"video_size": "video", "audio_size": "audio"}
 
 
 @dataclass
-class MultimodalConfig:
+class MultimodalConfig(ConfigBase):
     """Everything ``wrap_encoders`` builds, as one JSON-serialisable record.
 
     ``prompts`` / ``fusion`` set to ``None`` switch that adapter off (the paper's ablations).
     """
 
+    _aliases = {"video_size": "input_sizes.video", "audio_size": "input_sizes.audio"}
+
     num_classes: int | None = None
     """Classes of the classifier; a preset or ``wrap_encoders(num_classes=...)`` sets it."""
-    prompts: AdapterConfig | None = dataclasses.field(default_factory=PromptConfig)
+    prompts: AdapterConfig | None = kind_field("prompts", DEFAULT_KINDS["prompts"], PromptConfig)
     """Prompt kind applied to every stream (``None``: no prompts)."""
-    fusion: AdapterConfig | None = dataclasses.field(default_factory=MeanBottleneckConfig)
+    fusion: AdapterConfig | None = kind_field("fusion", DEFAULT_KINDS["fusion"], MeanBottleneckConfig)
     """Fusion kind between the streams (``None``: no fusion)."""
-    head: AdapterConfig = dataclasses.field(default_factory=TemporalHeadConfig)
+    head: AdapterConfig = kind_field("head", DEFAULT_KINDS["head"], TemporalHeadConfig)
     """Head kind: pooled stream features -> logits."""
     input_sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     """Input size (H, W) per stream name (frames, mel bins for a spectrogram); a stream not named runs at its
@@ -46,50 +51,33 @@ class MultimodalConfig:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.num_classes is not None and (isinstance(self.num_classes, bool) or self.num_classes < 1):
-            raise ConfigError(f"num_classes must be >= 1, got {self.num_classes}")
-        for role in ("prompts", "fusion", "head"):
-            value = getattr(self, role)
-            if value is None and role != "head":
-                continue
-            if value is None:
-                raise ConfigError("MultimodalConfig.head cannot be None: the model needs a head to produce logits")
-            setattr(self, role, config_from_dict(role, value, default=DEFAULT_KINDS[role]))
+        if self.head is None:
+            raise ConfigError("MultimodalConfig.head cannot be None: the model needs a head to produce logits")
         if not isinstance(self.input_sizes, dict):
             raise ConfigError(f"MultimodalConfig.input_sizes must map stream names to sizes, got {self.input_sizes!r}")
-        self.input_sizes = {str(s): _size(s, v) for s, v in self.input_sizes.items()}
+        self.input_sizes = {s: _size(s, v) for s, v in self.input_sizes.items()}
+        super().__post_init__()  # type checks; adapter dicts become their kinds' configs
+        if self.num_classes is not None and self.num_classes < 1:
+            raise ConfigError(f"num_classes must be >= 1, got {self.num_classes}")
 
     def input_size(self, stream: str) -> tuple[int, int] | None:
         return self.input_sizes.get(stream)
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, AdapterConfig):
-                value = value.to_typed_dict()
-            elif f.name == "input_sizes":
-                value = {s: list(v) for s, v in value.items()}
-            out[f.name] = value
-        return out
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MultimodalConfig:
-        d = _migrate_sizes(dict(d))
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"MultimodalConfig: unknown keys {unknown}; known keys are {sorted(names)}")
-        return cls(**d)
+    def _migrate(cls, data: dict[str, Any], where: str) -> dict[str, Any]:
+        data = _migrate_sizes(data)
+        if isinstance(data.get("input_sizes"), dict):  # an int is shorthand for a square size
+            data["input_sizes"] = {s: _size(s, v) for s, v in data["input_sizes"].items()}
+        return data
 
     def with_overrides(self, **overrides: Any) -> MultimodalConfig:
         """A copy with ``overrides`` applied; a dict for an adapter updates only the keys it names (a ``type`` key
         switches kind), ``input_sizes`` entries are merged, ``video_size``/``audio_size`` are v1 shorthands."""
         overrides = _migrate_sizes(dict(overrides))
-        names = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - names)
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(overrides) - set(names))
         if unknown:
-            raise ConfigError(f"unknown override(s) {unknown}; known keys are {sorted(names)}")
+            raise ConfigError(f"unknown override(s) {unknown}{did_you_mean(unknown[0], names)}; known keys are {names}")
         changes: dict[str, Any] = {}
         for key, value in overrides.items():
             current = getattr(self, key)
@@ -98,7 +86,7 @@ class MultimodalConfig:
             elif key == "input_sizes":
                 value = {**current, **(value or {})}
             changes[key] = value
-        return dataclasses.replace(self, **changes)
+        return self.replace(**changes)
 
 
 def _merge_kind(role: str, current: AdapterConfig | None, changes: dict[str, Any]) -> AdapterConfig:
@@ -118,7 +106,11 @@ def _migrate_sizes(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _size(stream: str, value: Any) -> tuple[int, int]:
-    size = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, list, tuple)):
+        raise ConfigError(f"MultimodalConfig.input_sizes[{stream!r}] must be an int or (H, W), got {value!r}")
+    size = (value, value) if isinstance(value, int) else tuple(value)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+        raise ConfigError(f"MultimodalConfig.input_sizes[{stream!r}] must be an int or (H, W), got {value!r}")
     if len(size) != 2 or min(size) < 1:
         raise ConfigError(f"MultimodalConfig.input_sizes[{stream!r}] must be an int or (H, W), got {value!r}")
     return size  # type: ignore[return-value]

@@ -30,7 +30,7 @@ def test_defaults_are_the_official_recipe_and_round_trip(tmp_path):
     for name in ("e.yaml", "e.json"):  # relative paths of a file resolve against its folder
         cfg.save(tmp_path / name)
         loaded = ExperimentConfig.load(tmp_path / name)
-        assert loaded.train.out_dir == str(tmp_path / "runs" / "mma-dfer")
+        assert loaded.train.out_dir == str(tmp_path / "runs" / "mmadapt")
         assert loaded.to_dict() == cfg.with_absolute_paths(tmp_path).to_dict()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..checkpoint import CONFIG_NAME
+from ..config_base import apply_overrides
 from ..errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
@@ -65,12 +66,12 @@ def add_adapter_argument(p: argparse.ArgumentParser) -> None:
 
 # ---- experiments and adapters ---------------------------------------------------------------------------------
 def load_experiment(config: Path | None, overrides: Sequence[str]) -> ExperimentConfig:
-    """The config file (or the defaults) with ``overrides`` applied."""
+    """The config file (or the defaults) with ``overrides`` applied by the one dotted parser
+    (:func:`mmadapt.config_base.apply_overrides`)."""
     from ..recipe.experiment import ExperimentConfig
 
-    if config is None:
-        return ExperimentConfig().with_overrides(list(overrides))
-    return ExperimentConfig.load(config, list(overrides))
+    cfg = ExperimentConfig() if config is None else ExperimentConfig.load(config)
+    return apply_overrides(cfg, list(overrides))
 
 
 def locate_adapter(path: Path) -> tuple[Path, Path | None]:

@@ -1,10 +1,13 @@
-"""``DataConfig``: everything a clip dataset needs to turn files into ``(video, audio, label)`` tensors."""
+"""``DataConfig``: everything a clip dataset needs to turn files into ``(video, audio, label)`` tensors.
+
+Dicts, type checks and dotted overrides come from :class:`~mmadapt.config_base.ConfigBase`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
+from mmadapt.config_base import ConfigBase
 from mmadapt.data.fbank import FbankConfig
 from mmadapt.data.transforms import TransformConfig
 from mmadapt.errors import ConfigError
@@ -17,8 +20,15 @@ _ON_DECODE_ERROR = ("error", "skip")
 
 
 @dataclass
-class DataConfig:
+class DataConfig(ConfigBase):
     """Sampling, geometry, audio features and failure policies of a clip dataset (defaults = official test)."""
+
+    _aliases = {
+        "img_size": "transform.img_size",
+        "audio_frames": "audio.target_frames",
+        "mel_bins": "audio.num_mel_bins",
+    }
+    """Override keys for the derived properties below."""
 
     num_frames: int = 16
     """Frames per clip (T): one per temporal segment."""
@@ -42,10 +52,7 @@ class DataConfig:
     """Augmentation/sampling seed; item RNG = f(seed, epoch, index). None: torch's global RNG."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.transform, dict):
-            self.transform = TransformConfig(**self.transform)
-        if isinstance(self.audio, dict):
-            self.audio = FbankConfig(**self.audio)
+        super().__post_init__()  # type checks; dicts for ``transform`` / ``audio`` become their configs
         if self.num_frames < 1:
             raise ConfigError(f"num_frames must be >= 1, got {self.num_frames}")
         if self.mode not in _MODES:
@@ -78,18 +85,3 @@ class DataConfig:
     @property
     def mel_bins(self) -> int:
         return self.audio.num_mel_bins
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DataConfig:
-        """Inverse of :meth:`to_dict`; unknown keys (at any level) are rejected."""
-        for sub_cls, key in ((cls, None), (TransformConfig, "transform"), (FbankConfig, "audio")):
-            part = data if key is None else data.get(key, {})
-            known = {f.name for f in fields(sub_cls)}
-            unknown = set(part) - known
-            if unknown:
-                where = "DataConfig" if key is None else f"DataConfig.{key}"
-                raise ConfigError(f"unknown keys in {where}: {sorted(unknown)}")
-        return cls(**data)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mmadapt._io import atomic_path
+from mmadapt.config_base import ConfigBase
 from mmadapt.data.decode import decode_video
 from mmadapt.errors import ConfigError
 
@@ -43,7 +44,7 @@ class FaceDetector(Protocol):
 
 
 @dataclass
-class FaceCropConfig:
+class FaceCropConfig(ConfigBase):
     """Face detection and crop settings."""
 
     size: int = 224
@@ -62,7 +63,7 @@ class FaceCropConfig:
     """Quality of the saved JPEG frames."""
 
     def __post_init__(self) -> None:
-        self.thresholds = tuple(self.thresholds)  # type: ignore[assignment]
+        super().__post_init__()  # type checks; a JSON list of thresholds becomes a tuple
         if self.size < 1 or self.min_face_size < 1 or self.batch_size < 1:
             raise ConfigError(f"size, min_face_size and batch_size must be >= 1, got {self}")
         if self.margin < 0:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+from mmadapt.config_base import ConfigBase
 from mmadapt.errors import ConfigError, InputShapeError
 
 __all__ = [
@@ -36,7 +37,7 @@ _MS = 0.001  # milliseconds -> seconds; multiplied in the same order as Kaldi/to
 
 
 @dataclass
-class FbankConfig:
+class FbankConfig(ConfigBase):
     """Audio features of the MMA-DFER recipe (defaults = the official pipeline, AudioMAE's statistics)."""
 
     num_mel_bins: int = 128
@@ -66,6 +67,7 @@ class FbankConfig:
     torchaudio's fbank, which reads channel 0), 'mix' averages the channels, 'error' rejects them."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # type checks
         if self.num_mel_bins < 1:
             raise ConfigError(f"num_mel_bins must be >= 1, got {self.num_mel_bins}")
         if self.frame_length_ms <= 0 or self.frame_shift_ms <= 0:
@@ -82,9 +84,6 @@ class FbankConfig:
             raise ConfigError(f"norm_std must be > 0, got {self.norm_std}")
         if self.multichannel not in _MULTICHANNEL_POLICIES:
             raise ConfigError(f"multichannel must be one of {_MULTICHANNEL_POLICIES}, got {self.multichannel!r}")
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def to_mono(waveform: torch.Tensor | np.ndarray, policy: str = "first") -> torch.Tensor:

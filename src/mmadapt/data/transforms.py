@@ -11,12 +11,13 @@ Shape legend: T frames, H, W input height/width, S output size.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mmadapt.config_base import ConfigBase
 from mmadapt.data._rng import Rng, randint, uniform
 from mmadapt.errors import ConfigError, InputShapeError
 
@@ -33,7 +34,7 @@ def _check_range(name: str, value: tuple[float, float] | None, low: float, high:
 
 
 @dataclass
-class TransformConfig:
+class TransformConfig(ConfigBase):
     """Frame geometry and augmentation (defaults = the official training transform)."""
 
     img_size: int = 224
@@ -56,11 +57,9 @@ class TransformConfig:
     """Low-pass before downscaling, as PIL's bilinear resize (used by the official loader) does."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # type checks; JSON lists become tuples
         if self.img_size < 1:
             raise ConfigError(f"img_size must be >= 1, got {self.img_size}")
-        self.brightness = tuple(self.brightness) if self.brightness is not None else None  # type: ignore[assignment]
-        self.crop_scale = tuple(self.crop_scale) if self.crop_scale is not None else None  # type: ignore[assignment]
-        self.crop_ratio = tuple(self.crop_ratio)  # type: ignore[assignment]
         _check_range("brightness", self.brightness, 0.0)
         _check_range("crop_scale", self.crop_scale, 0.0, 1.0)
         _check_range("crop_ratio", self.crop_ratio, 1e-6)
@@ -72,14 +71,8 @@ class TransformConfig:
             raise ConfigError(f"flip_p must lie in [0, 1], got {self.flip_p}")
         if (self.mean is None) != (self.std is None):
             raise ConfigError("give both mean and std, or neither")
-        if self.mean is not None and self.std is not None:
-            mean, std = tuple(self.mean), tuple(self.std)
-            if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-                raise ConfigError(f"mean/std need 3 entries and std > 0, got {mean}, {std}")
-            self.mean, self.std = mean, std
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        if self.std is not None and min(self.std) <= 0:
+            raise ConfigError(f"std must be > 0, got {self.std}")
 
 
 def random_resized_crop_box(

@@ -5,10 +5,10 @@ the :class:`DataSource` saying where the clips are) and ``train`` (a :class:`~mm
 The existing config classes are reused as they are; only the two small records below are new.
 
 Command-line overrides are dotted ``key=value`` strings (``train.lr=3e-4``, ``data.img_size=112``,
-``model.preset=mma-dfer-no-fusion``, ``model.overrides.fusion.latent_dim=64``). Unknown keys are errors,
-except inside the free-form dicts ``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the
-model is built). Relative paths in a config file resolve against the file's folder, on the command line
-against the working directory.
+``model.preset=mma-dfer-no-fusion``, ``model.overrides.fusion.latent_dim=64``), read by the one parser of
+:func:`mmadapt.config_base.apply_overrides`. Unknown keys are errors, except inside the free-form dicts
+``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the model is built). Relative paths in a
+config file resolve against the file's folder, on the command line against the working directory.
 
 Nothing downloads: backbones come from their builders with a local checkpoint, or with random weights drawn
 from ``model.init_seed`` (loudly warned about), so ``eval`` and ``predict`` rebuild the very same backbones.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import json
 import logging
 import os
@@ -31,8 +30,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from mmadapt._io import to_jsonable, write_json, write_text
+from mmadapt._io import write_json, write_text
 from mmadapt.config import MultimodalConfig
+from mmadapt.config_base import ConfigBase, apply_overrides
 from mmadapt.data import (
     AudioRule,
     ClipDatasetBase,
@@ -43,7 +43,7 @@ from mmadapt.data import (
 )
 from mmadapt.errors import CheckpointError, ConfigError
 from mmadapt.presets import list_presets
-from mmadapt.recipe.config import TrainConfig, apply_overrides, library_version
+from mmadapt.recipe.config import TrainConfig
 
 __all__ = [
     "BackboneSpec",
@@ -63,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("manifest", "annotations")
 SPLITS = ("train", "val", "test")
-_VERSION_KEY = "mmadapt_version"
 # dotted keys holding file paths (resolved against a config file's folder)
 _PATH_KEYS = (
     "data.source.train",
@@ -76,36 +75,11 @@ _PATH_KEYS = (
     "model.video.checkpoint",
     "train.out_dir",
 )
-# free-form dicts: an override may create keys in them (they are checked when the model is built)
-_FREE_FORM = (("model", "overrides"), ("model", "audio", "kwargs"), ("model", "video", "kwargs"))
-# shorthands for DataConfig's derived properties
-_ALIASES = {
-    "data.img_size": "data.transform.img_size",
-    "data.audio_frames": "data.audio.target_frames",
-    "data.mel_bins": "data.audio.num_mel_bins",
-}
-_NONE = ("none", "null", "~", "")
-
-
-def _known(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
-    """``data`` if all its keys are fields of ``cls``; else a ConfigError naming the unknown ones."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"unknown keys in {where}: {unknown}{_did_you_mean(unknown[0], names)}; known: {names}")
-    return data
-
-
-def _did_you_mean(key: str, names: Any) -> str:
-    close = difflib.get_close_matches(key, list(names), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # ---- the records ----------------------------------------------------------------------------------------
 @dataclass
-class BackboneSpec:
+class BackboneSpec(ConfigBase):
     """One encoder: a registered mmadapt builder or a timm model name, its keyword arguments, a local checkpoint."""
 
     name: str = "maeface_vit_base"
@@ -116,14 +90,13 @@ class BackboneSpec:
     """Local weights file loaded strictly; None = random weights (warned about)."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
+        super().__post_init__()  # type checks
+        if not self.name:
             raise ConfigError(f"backbone name must be a non-empty string, got {self.name!r}")
-        if not isinstance(self.kwargs, dict):
-            raise ConfigError(f"backbone kwargs must be a mapping, got {self.kwargs!r}")
 
 
 @dataclass
-class ModelSpec:
+class ModelSpec(ConfigBase):
     """Which backbones, which preset, how many classes."""
 
     preset: str = "mma-dfer"
@@ -140,16 +113,11 @@ class ModelSpec:
     """Seed of the backbones' random initialisation, so a rebuild gives the same weights where none are loaded."""
 
     def __post_init__(self) -> None:
-        for stream in ("audio", "video"):
-            value = getattr(self, stream)
-            if isinstance(value, dict):
-                setattr(self, stream, BackboneSpec(**_known(BackboneSpec, value, f"model.{stream}")))
+        super().__post_init__()  # type checks; dicts for ``audio`` / ``video`` become BackboneSpecs
         if self.preset not in list_presets():
             raise ConfigError(f"unknown preset {self.preset!r}; registered: {list_presets()}")
-        if self.num_classes is not None and (isinstance(self.num_classes, bool) or self.num_classes < 1):
+        if self.num_classes is not None and self.num_classes < 1:
             raise ConfigError(f"model.num_classes must be a positive integer or None, got {self.num_classes!r}")
-        if not isinstance(self.overrides, dict):
-            raise ConfigError(f"model.overrides must be a mapping, got {self.overrides!r}")
         if "num_classes" in self.overrides:
             raise ConfigError("set model.num_classes, not model.overrides.num_classes")
         try:  # key names and value ranges; depth-dependent checks happen when the model is built
@@ -159,7 +127,7 @@ class ModelSpec:
 
 
 @dataclass
-class DataSource:
+class DataSource(ConfigBase):
     """Where the clips are: manifests of mp4 files or official annotation lists of frame folders."""
 
     kind: str = "manifest"
@@ -182,14 +150,13 @@ class DataSource:
     """Class names in label order, or a file (.json list / {"classes": [...]}, or one name per line)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # type checks
         if self.kind not in SOURCE_KINDS:
             raise ConfigError(f"data.source.kind must be one of {SOURCE_KINDS}, got {self.kind!r}")
         if self.dataset is not None:
             get_dataset_spec(self.dataset)  # raises, naming the registered ones
         if self.audio_dir is not None:
             AudioRule(Path(self.audio_dir), self.audio_pattern)  # validates the pattern
-        if isinstance(self.class_names, (list, tuple)):
-            self.class_names = [str(n) for n in self.class_names]
         for split in SPLITS:
             path = getattr(self, split)
             try:
@@ -204,9 +171,7 @@ class DataSource:
 
     def for_fold(self, fold: int) -> DataSource:
         """A copy with ``{fold}`` filled in the split paths."""
-        return dataclasses.replace(
-            self, **{s: getattr(self, s).format(fold=fold) for s in SPLITS if getattr(self, s) is not None}
-        )
+        return self.replace(**{s: getattr(self, s).format(fold=fold) for s in SPLITS if getattr(self, s) is not None})
 
 
 @dataclass
@@ -214,13 +179,10 @@ class ExperimentData(DataConfig):
     """A :class:`~mmadapt.data.DataConfig` plus its :class:`DataSource`. ``mode`` is set per split (train for
     the training split, test otherwise) and is not part of the file."""
 
+    _unsaved = {"mode": "set per split (train / test)"}
+
     source: DataSource = field(default_factory=DataSource)
     """Where the clips are."""
-
-    def __post_init__(self) -> None:
-        if isinstance(self.source, dict):
-            self.source = DataSource(**_known(DataSource, self.source, "data.source"))
-        super().__post_init__()
 
     def for_split(self, split: str) -> DataConfig:
         """The plain DataConfig a dataset of ``split`` gets."""
@@ -230,8 +192,10 @@ class ExperimentData(DataConfig):
 
 
 @dataclass
-class ExperimentConfig:
+class ExperimentConfig(ConfigBase):
     """A whole run: model, data, training. Round-trips through ``to_dict``/``from_dict``, YAML and JSON."""
+
+    _stamp_version = True
 
     model: ModelSpec = field(default_factory=ModelSpec)
     """Backbones, preset, classes."""
@@ -240,44 +204,12 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     """Optimisation, execution and outputs."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.model, ModelSpec) or not isinstance(self.data, ExperimentData):
-            raise ConfigError("ExperimentConfig takes a ModelSpec and an ExperimentData; use from_dict for dicts")
-        if not isinstance(self.train, TrainConfig):
-            raise ConfigError("ExperimentConfig.train must be a TrainConfig")
-
-    # ---- serialisation ----------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types plus the library version stamp."""
-        data = dataclasses.asdict(self.data)
-        data.pop("mode")
-        train = self.train.to_dict()
-        train.pop(_VERSION_KEY, None)
-        return to_jsonable(
-            {_VERSION_KEY: library_version(), "model": dataclasses.asdict(self.model), "data": data, "train": train}
-        )
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ExperimentConfig:
-        """Inverse of :meth:`to_dict`; any unknown key, at any level, is a ConfigError naming it."""
-        if not isinstance(d, dict):
-            raise ConfigError(f"an experiment config must be a mapping, got {type(d).__name__}")
-        d = {k: v for k, v in d.items() if k != _VERSION_KEY}
-        _known(cls, d, "the experiment config")
-        model = ModelSpec(**_known(ModelSpec, d.get("model") or {}, "model"))
-        data_dict = dict(d.get("data") or {})
-        if "mode" in data_dict:
-            raise ConfigError("data.mode is set per split (train / test); remove it from the config")
-        try:
-            data = ExperimentData.from_dict(data_dict)
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"data: {err}") from err
-        try:
-            train = TrainConfig.from_dict(d.get("train") or {})
-        except (KeyError, TypeError, ValueError) as err:
-            raise ConfigError(f"train: {err.args[0] if err.args else err}") from err
-        return cls(model=model, data=data, train=train)  # type: ignore[arg-type]
+    def _migrate(cls, data: dict[str, Any], where: str) -> dict[str, Any]:
+        sections = [f.name for f in dataclasses.fields(cls)]
+        return {k: v for k, v in data.items() if not (v is None and k in sections)}  # an empty YAML section
 
+    # ---- files ------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write YAML (``.yaml``/``.yml``) or JSON (``.json``) atomically."""
         path = Path(path)
@@ -308,22 +240,11 @@ class ExperimentConfig:
     # ---- variants -----------------------------------------------------------------------------------------
     def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> ExperimentConfig:
         """A copy with dotted ``key=value`` overrides applied; each is validated (errors name the override)."""
-        d = self.to_dict()
-        for item in overrides:
-            key, sep, text = item.partition("=")
-            key = _ALIASES.get(key.strip(), key.strip())
-            if not sep or not key:
-                raise ConfigError(f"override {item!r} is not of the form key=value")
-            try:
-                _set_dotted(d, key, text.strip())
-                type(self).from_dict(d)
-            except ConfigError as err:
-                raise ConfigError(f"override {item!r}: {err}") from err
-        return type(self).from_dict(d)
+        return apply_overrides(self, overrides)
 
     def for_fold(self, fold: int) -> ExperimentConfig:
         """A copy with ``{fold}`` filled in the data paths."""
-        return dataclasses.replace(self, data=dataclasses.replace(self.data, source=self.data.source.for_fold(fold)))
+        return self.replace(data=self.data.replace(source=self.data.source.for_fold(fold)))
 
     def with_absolute_paths(self, base: str | os.PathLike[str] | None = None) -> ExperimentConfig:
         """A copy whose relative paths are made absolute against ``base`` (default: the working directory)."""
@@ -356,55 +277,6 @@ def _rebase_paths(d: dict[str, Any], base: Path) -> None:
         if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
             if not Path(node[leaf]).is_absolute():
                 node[leaf] = str(base / node[leaf])
-
-
-def _parse_value(text: str, current: Any) -> Any:
-    """A YAML scalar/list/mapping; ints become floats where the field holds a float (``3e-4`` included)."""
-    import yaml
-
-    if text.lower() in _NONE:
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"cannot parse value {text!r} ({err})") from err
-    if isinstance(current, float) and not isinstance(value, bool) and isinstance(value, (int, str)):
-        try:
-            return float(text)
-        except ValueError:
-            raise ConfigError(f"expected a number, got {text!r}") from None
-    return value
-
-
-def _set_dotted(d: dict[str, Any], key: str, text: str) -> None:
-    parts = key.split(".")
-    if parts[0] == "train" and len(parts) == 2:  # TrainConfig parses its own values by type
-        try:
-            updated = apply_overrides(TrainConfig.from_dict(d["train"]), [f"{parts[1]}={text}"])
-        except (KeyError, TypeError, ValueError) as err:
-            message = str(err.args[0] if err.args else err)
-            if message.startswith("override "):  # apply_overrides names the item; ours names the full key
-                message = message.partition(": ")[2]
-            raise ConfigError(message) from err
-        d["train"] = updated.to_dict()
-        return
-    node: Any = d
-    for depth, part in enumerate(parts):
-        free = any(tuple(parts[: len(prefix)]) == prefix and depth >= len(prefix) for prefix in _FREE_FORM)
-        if not isinstance(node, dict):
-            raise ConfigError(f"{'.'.join(parts[:depth])} is not a mapping; cannot set {key!r}")
-        if part not in node and not free:
-            here = ".".join(parts[:depth])
-            shorthands = [a.rpartition(".")[2] for a in _ALIASES if a.rpartition(".")[0] == here]
-            raise ConfigError(
-                f"unknown key {'.'.join(parts[: depth + 1])!r}{_did_you_mean(part, [*node, *shorthands])}"
-            )
-        if depth == len(parts) - 1:
-            node[part] = _parse_value(text, node.get(part))
-        else:
-            if free and node.get(part) is None:
-                node[part] = {}
-            node = node[part]
 
 
 # ---- builders ---------------------------------------------------------------------------------------------

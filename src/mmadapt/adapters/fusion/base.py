@@ -34,13 +34,13 @@ class FusionKindConfig(AdapterConfig):
     """Names of the streams that take part; ``None`` = all of them."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.layer_map is not None:
             self.layer_map = [
                 {str(k): int(v) for k, v in entry.items()} if isinstance(entry, Mapping) else tuple(int(b) for b in entry)
                 for entry in self.layer_map
             ]
         if self.streams is not None:
-            self.streams = [str(s) for s in self.streams]
             if len(set(self.streams)) != len(self.streams) or len(self.streams) < 2:
                 raise ConfigError(f"fusion streams must name at least two distinct streams, got {self.streams}")
 

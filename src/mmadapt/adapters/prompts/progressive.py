@@ -53,13 +53,12 @@ class PromptConfig(AdapterConfig):
     """Std of the prompts' own positional embeddings (the official code draws them from randn, std 1)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # type checks; JSON's string keys of ``schedule`` become ints
         if self.num_prompts < 1:
             raise ConfigError(f"PromptConfig.num_prompts must be >= 1, got {self.num_prompts}")
         if self.num_updates < 0:
             raise ConfigError(f"PromptConfig.num_updates must be >= 0, got {self.num_updates}")
         if self.schedule is not None:
-            # JSON turns int keys into strings; accept both
-            self.schedule = {int(k): int(v) for k, v in self.schedule.items()}
             if any(v < 1 for v in self.schedule.values()) or any(k < 0 for k in self.schedule):
                 raise ConfigError(f"PromptConfig.schedule needs block >= 0 and n_tokens >= 1, got {self.schedule}")
             if sum(self.schedule.values()) > self.num_prompts:

@@ -10,15 +10,15 @@ and logits (``forward``); ``check_frames`` rejects clip lengths it cannot take b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ...errors import ConfigError, InputShapeError
 from ...streams import StreamInfo
-from .._config import AdapterConfig
-from ..kinds import build_adapter, config_from_dict, register_adapter_kind
+from .._config import AdapterConfig, kind_field
+from ..kinds import build_adapter, register_adapter_kind
 from .joint import AddProjectConfig
 from .layers import TemporalTransformer
 
@@ -46,11 +46,11 @@ class TemporalHeadConfig(AdapterConfig):
     """Std of the CLS token and temporal positions (the official code uses randn, std 1)."""
     use_transformer: bool = True
     """False = mean over frames after joint adaptation (Table 4 rows without MTT)."""
-    joint: AdapterConfig = field(default_factory=AddProjectConfig)
+    joint: AdapterConfig = kind_field("joint", "add-project", AddProjectConfig)
     """The joint adaptation's config (a ``joint`` kind; a dict names its ``type``)."""
 
     def __post_init__(self) -> None:
-        self.joint = config_from_dict("joint", self.joint, default="add-project")
+        super().__post_init__()  # type checks; a dict ``joint`` becomes its kind's config
         for name in ("dim", "depth", "heads", "dim_head", "mlp_dim", "max_frames"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"TemporalHeadConfig.{name} must be >= 1, got {getattr(self, name)}")

@@ -42,7 +42,7 @@ EXTRAS_FILE = "official_extras.safetensors"
 
 
 def _version() -> str:
-    from mmadapt import __version__
+    from mmadapt._version import __version__
 
     return __version__
 
