@@ -32,3 +32,8 @@ class RegistryError(MMAdaptError, LookupError):
 
     def __str__(self) -> str:  # LookupError's KeyError cousin would quote the message; keep it plain
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownNameError(RegistryError, ConfigError):
+    """A config value names an entry its registry does not hold (``dataset: dfwe``): a failed look-up and a config
+    mistake at once, so both a registry client and a config loader that prefixes the file or override catch it."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mmadapt.data.annotations import (
+    DATASET_SPECS,
     AudioRule,
     DatasetSpec,
     get_dataset_spec,
@@ -15,7 +16,7 @@ from mmadapt.data.annotations import (
     register_dataset_spec,
 )
 from mmadapt.data.errors import AnnotationError
-from mmadapt.errors import ConfigError
+from mmadapt.errors import ConfigError, RegistryError
 
 
 def test_registry_holds_dfew_and_mafw() -> None:
@@ -34,12 +35,20 @@ def test_registry_holds_dfew_and_mafw() -> None:
         get_dataset_spec("affectnet")
 
 
-def test_registering_twice_needs_overwrite() -> None:
-    spec = DatasetSpec(name="_toy_registry_test", class_names=("a", "b"))
-    register_dataset_spec(spec)
-    with pytest.raises(ConfigError, match="already registered"):
+def test_registering_a_taken_name_needs_override() -> None:
+    # A taken name is a RegistryError as in every registry (it was a ConfigError before the one Registry type);
+    # registering the very same spec again is a no-op.
+    spec = DatasetSpec(name="toy-registry-test", class_names=("a", "b"))
+    other = DatasetSpec(name="toy-registry-test", class_names=("a", "c"))
+    try:
         register_dataset_spec(spec)
-    register_dataset_spec(spec, overwrite=True)
+        register_dataset_spec(spec)
+        with pytest.raises(RegistryError, match="already registered"):
+            register_dataset_spec(other)
+        register_dataset_spec(other, override=True)
+        assert get_dataset_spec("toy-registry-test") is other
+    finally:
+        DATASET_SPECS.unregister("toy-registry-test")
     with pytest.raises(ConfigError):
         DatasetSpec(name="bad", class_names=("a", "a"))
 

@@ -1,12 +1,13 @@
 """Backbone anatomies: one file per family, resolved from the model object through a validating registry."""
 
 from .base import Anatomy, BackboneIdentity, PosSlot, PromptFixup, map_tokens
-from .registry import list_anatomies, register_anatomy, resolve_anatomy
+from .registry import ANATOMIES, list_anatomies, register_anatomy, resolve_anatomy
 from .timm_vit import TimmViTAnatomy
 
 register_anatomy("timm.models.vision_transformer.VisionTransformer", TimmViTAnatomy)
 
 __all__ = [
+    "ANATOMIES",
     "Anatomy",
     "BackboneIdentity",
     "PosSlot",

@@ -1,7 +1,7 @@
 """The anatomy registry: backbone class -> anatomy, matched along the class hierarchy.
 
-Families are keyed by dotted class path so that registering Hugging Face families does not import
-``transformers``; users register their own with ``register_anatomy``.
+Families are keyed by dotted class path (``module.qualname``) so that registering Hugging Face families does not
+import ``transformers``; users register their own with ``register_anatomy``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,22 @@ from collections.abc import Callable
 from torch import nn
 
 from ..errors import UnsupportedBackboneError
+from ..registry import Registry
 from .base import Anatomy
 
-_REGISTRY: dict[str, type[Anatomy]] = {}
+__all__ = ["ANATOMIES", "list_anatomies", "register_anatomy", "resolve_anatomy"]
+
+_CLASS_PATH = r"[A-Za-z_]\w*(?:\.(?:[A-Za-z_]\w*|<locals>))+"
+"""``package.module.Class``; ``<locals>`` appears in the qualname of a class defined inside a function."""
+
+
+def _validate(name: str, anatomy_cls: type[Anatomy]) -> None:
+    if not (isinstance(anatomy_cls, type) and issubclass(anatomy_cls, Anatomy)):
+        raise TypeError(f"{anatomy_cls!r} is not a subclass of mmadapt.anatomy.Anatomy")
+
+
+ANATOMIES: Registry[type[Anatomy]] = Registry("backbone class", validate=_validate, pattern=_CLASS_PATH)
+"""Dotted backbone class path -> the anatomy class that reads it."""
 
 
 def _key(model_cls: type | str) -> str:
@@ -29,22 +42,17 @@ def register_anatomy(
     model_cls: type | str, anatomy_cls: type[Anatomy] | None = None, *, override: bool = False
 ) -> Callable[[type[Anatomy]], type[Anatomy]] | type[Anatomy]:
     """Register ``anatomy_cls`` for ``model_cls`` (a class or ``"package.module.Class"``); usable as a decorator."""
+    key = _key(model_cls)
 
     def _register(a: type[Anatomy]) -> type[Anatomy]:
-        if not (isinstance(a, type) and issubclass(a, Anatomy)):
-            raise TypeError(f"{a!r} is not a subclass of mmadapt.anatomy.Anatomy")
-        key = _key(model_cls)
-        if key in _REGISTRY and _REGISTRY[key] is not a and not override:
-            raise ValueError(f"an anatomy is already registered for {key}: {_REGISTRY[key].__name__}")
-        _REGISTRY[key] = a
-        return a
+        return ANATOMIES.register(key, a, override=override)
 
     return _register if anatomy_cls is None else _register(anatomy_cls)
 
 
 def list_anatomies() -> dict[str, str]:
     """Registered backbone classes -> anatomy family names."""
-    return {k: v.family for k, v in sorted(_REGISTRY.items())}
+    return {k: v.family for k, v in sorted(ANATOMIES.items())}
 
 
 def _unwrap_peft(model: nn.Module) -> nn.Module:
@@ -64,10 +72,10 @@ def resolve_anatomy(model: nn.Module) -> Anatomy:
         raise UnsupportedBackboneError(f"expected a torch.nn.Module backbone, got {type(model).__name__}")
     inner = _unwrap_peft(model)
     for klass in type(inner).__mro__:
-        anatomy_cls = _REGISTRY.get(_key(klass))
-        if anatomy_cls is not None:
-            return anatomy_cls(inner, root=model)
-    supported = ", ".join(sorted({k.rsplit(".", 1)[-1] for k in _REGISTRY}))
+        key = _key(klass)
+        if key in ANATOMIES:
+            return ANATOMIES.get(key)(inner, root=model)
+    supported = ", ".join(sorted({k.rsplit(".", 1)[-1] for k in ANATOMIES}))
     raise UnsupportedBackboneError(
         f"no anatomy is registered for {type(inner).__module__}.{type(inner).__qualname__}; supported families: "
         f"{supported}. Register one with mmadapt.register_anatomy(YourClass, YourAnatomy)."

@@ -1,4 +1,4 @@
-"""The ``mmadapt`` command line: one module per subcommand, registered in ``_COMMANDS``.
+"""The ``mmadapt`` command line: one module per subcommand, registered in ``COMMANDS``.
 
 A subcommand module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
 """
@@ -8,20 +8,33 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
 from ..errors import MMAdaptError
+from ..registry import Registry
 
-# name -> module (imported lazily so `mmadapt --help` stays fast)
-_COMMANDS: dict[str, str] = {}
+__all__ = ["COMMANDS", "build_parser", "main", "register_command"]
+
+_MODULE_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
-def register_command(name: str, module: str) -> None:
-    """Register subcommand ``name`` implemented by ``module`` (a dotted path)."""
-    if name in _COMMANDS and _COMMANDS[name] != module:
-        raise ValueError(f"command {name!r} is already registered by {_COMMANDS[name]}")
-    _COMMANDS[name] = module
+def _validate(name: str, module: str) -> None:
+    if not isinstance(module, str) or not _MODULE_PATH.fullmatch(module):
+        raise TypeError(f"command {name!r}: the module must be a dotted module path, got {module!r}")
+
+
+COMMANDS: Registry[str] = Registry("command", validate=_validate)
+"""Subcommand name -> module path, in the order ``mmadapt --help`` lists them (imported lazily so that
+``mmadapt --help`` stays fast)."""
+
+
+def register_command(name: str, module: str, *, override: bool = False) -> str:
+    """Register subcommand ``name`` implemented by ``module`` (a dotted path); the same module again is a no-op."""
+    if name in COMMANDS and COMMANDS.get(name) == module:
+        return COMMANDS.get(name)  # an equal path is the same command, even if not the same string object
+    return COMMANDS.register(name, module, override=override)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_path in _COMMANDS.items():
+    for name, module_path in COMMANDS.items():
         module = importlib.import_module(module_path)
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)

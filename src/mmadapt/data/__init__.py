@@ -7,6 +7,7 @@ offline audio-visual dataset). PyAV, PIL and facenet-pytorch are imported only w
 """
 
 from mmadapt.data.annotations import (
+    DATASET_SPECS,
     AnnotationRecord,
     AudioRule,
     DatasetSpec,
@@ -41,6 +42,7 @@ __all__ = [
     "ClipDatasetBase",
     "ClipFaces",
     "ClipTransform",
+    "DATASET_SPECS",
     "DataConfig",
     "DataFileError",
     "DatasetSpec",

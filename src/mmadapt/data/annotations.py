@@ -7,16 +7,18 @@ pattern (``{id}`` = the frame folder's name, ``{int_id}`` = that name as an inte
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import string
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmadapt.data.errors import AnnotationError
-from mmadapt.errors import ConfigError
+from mmadapt.errors import ConfigError, RegistryError, UnknownNameError
+from mmadapt.registry import Registry
 
 __all__ = [
+    "DATASET_SPECS",
     "AnnotationRecord",
     "AudioRule",
     "DatasetSpec",
@@ -99,28 +101,44 @@ class DatasetSpec:
         return AudioRule(Path(root) / self.audio_subdir, self.audio_pattern)
 
 
-_SPECS: dict[str, DatasetSpec] = {}
-
-
-def register_dataset_spec(spec: DatasetSpec, *, overwrite: bool = False) -> DatasetSpec:
-    """Add ``spec`` to the registry; re-registering a name needs ``overwrite=True``."""
+def _validate(name: str, spec: DatasetSpec) -> None:
     if not isinstance(spec, DatasetSpec):
         raise TypeError(f"expected a DatasetSpec, got {type(spec).__name__}")
-    if spec.name in _SPECS and not overwrite:
-        raise ConfigError(f"dataset spec {spec.name!r} is already registered (pass overwrite=True)")
-    _SPECS[spec.name] = spec
-    return spec
+    if spec.name != name:
+        raise ValueError(f"dataset spec {spec.name!r} registered under another name, {name!r}")
+
+
+DATASET_SPECS: Registry[DatasetSpec] = Registry("dataset", validate=_validate)
+"""Dataset name -> its spec (classes in label order, audio layout)."""
+
+
+def register_dataset_spec(spec: DatasetSpec, *, override: bool = False, overwrite: bool | None = None) -> DatasetSpec:
+    """Add ``spec`` under ``spec.name``; a taken name needs ``override=True`` (``overwrite`` is its old, deprecated
+    spelling)."""
+    if overwrite is not None:
+        warnings.warn(
+            "register_dataset_spec(overwrite=...) is deprecated; pass override=... as every registry takes",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        override = override or overwrite
+    if not isinstance(spec, DatasetSpec):  # before reading .name
+        raise TypeError(f"expected a DatasetSpec, got {type(spec).__name__}")
+    return DATASET_SPECS.register(spec.name, spec, override=override)
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
+    """The spec of ``name``; an unknown name is both a RegistryError and a ConfigError (it usually comes from a
+    config's ``data.source.dataset``), naming the close matches."""
     try:
-        return _SPECS[name]
-    except KeyError:
-        raise ConfigError(f"unknown dataset {name!r}; registered: {sorted(_SPECS)}") from None
+        return DATASET_SPECS.get(name)
+    except RegistryError as err:
+        raise UnknownNameError(str(err)) from None
 
 
 def list_dataset_specs(pattern: str = "*") -> list[str]:
-    return sorted(name for name in _SPECS if fnmatch.fnmatchcase(name, pattern))
+    """Registered dataset names matching the shell-style ``pattern`` (``"m*"``), sorted."""
+    return DATASET_SPECS.list(pattern)
 
 
 register_dataset_spec(

@@ -17,7 +17,7 @@ from mmadapt.recipe.evaluation import evaluate
 from mmadapt.recipe.experiment import ExperimentConfig, build_datasets, build_model
 from mmadapt.recipe.kfold import FoldResult, KFoldResult, run_kfold
 from mmadapt.recipe.loop import Trainer, TrainResult, train
-from mmadapt.recipe.losses import get_loss, list_losses, register_loss
+from mmadapt.recipe.losses import LOSSES, get_loss, list_losses, register_loss
 from mmadapt.recipe.metrics import (
     ClassificationMetrics,
     compute_metrics,
@@ -37,6 +37,7 @@ __all__ = [
     "ExperimentConfig",
     "FoldResult",
     "KFoldResult",
+    "LOSSES",
     "MetricsLogger",
     "ProgressBar",
     "TensorBoardLogger",

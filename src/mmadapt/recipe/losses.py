@@ -11,32 +11,36 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LossFn", "get_loss", "list_losses", "register_loss"]
+from mmadapt.registry import Registry
+
+__all__ = ["LOSSES", "LossFactory", "LossFn", "get_loss", "list_losses", "register_loss"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LossFactory = Callable[[], LossFn]
 
-_LOSSES: dict[str, Callable[[], LossFn]] = {}
+
+def _validate(name: str, factory: LossFactory) -> None:
+    if not callable(factory):
+        raise TypeError(f"loss {name!r}: the factory must be callable, got {factory!r}")
 
 
-def register_loss(name: str, factory: Callable[[], LossFn]) -> None:
-    """Add a loss under a new name; re-registering a name is an error (it would hide the first)."""
-    if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"loss name must be a non-empty identifier, got {name!r}")
-    if name in _LOSSES:
-        raise ValueError(f"loss {name!r} is already registered")
-    _LOSSES[name] = factory
+LOSSES: Registry[LossFactory] = Registry("loss", validate=_validate)
+"""Loss name -> factory of the per-sample loss function."""
+
+
+def register_loss(name: str, factory: LossFactory, *, override: bool = False) -> LossFactory:
+    """Add a loss under ``name``; a taken name needs ``override=True`` (silently replacing would hide the first)."""
+    return LOSSES.register(name, factory, override=override)
 
 
 def get_loss(name: str) -> LossFn:
-    try:
-        factory = _LOSSES[name]
-    except KeyError:
-        raise KeyError(f"unknown loss {name!r}; registered: {list_losses()}") from None
-    return factory()
+    """A fresh per-sample loss function; an unknown name raises :class:`~mmadapt.RegistryError` naming close ones."""
+    return LOSSES.get(name)()
 
 
-def list_losses() -> list[str]:
-    return sorted(_LOSSES)
+def list_losses(pattern: str = "*") -> list[str]:
+    """Registered loss names matching the shell-style ``pattern``, sorted."""
+    return LOSSES.list(pattern)
 
 
 def _cross_entropy() -> LossFn:
