@@ -1,5 +1,6 @@
 """mmadapt: PEFT-style adapters that turn unimodal ViTs (audio, video, ...) into a multimodal temporal model."""
 
+from ._version import __version__
 from .adapters import (
     AdapterConfig,
     AddProjectConfig,
@@ -22,6 +23,7 @@ from .adapters import (
 from .anatomy import Anatomy, list_anatomies, register_anatomy, resolve_anatomy
 from .backbones import create_backbone, list_backbones, load_backbone
 from .config import MultimodalConfig
+from .config_base import ConfigBase, apply_overrides
 from .errors import (
     AdapterMismatchError,
     CheckpointError,
@@ -37,14 +39,13 @@ from .presets import describe_preset, get_preset, list_presets, register_preset
 from .registry import Registry
 from .streams import StreamInfo
 
-from ._version import __version__
-
 __all__ = [
     "AdapterConfig",
     "AdapterMismatchError",
     "AddProjectConfig",
     "Anatomy",
     "CheckpointError",
+    "ConfigBase",
     "ConfigError",
     "FusionBottleneck",
     "FusionConfig",
@@ -66,6 +67,7 @@ __all__ = [
     "TemporalHeadConfig",
     "UnsupportedBackboneError",
     "__version__",
+    "apply_overrides",
     "attach_prompts",
     "audiomae_vit_base",
     "create_backbone",

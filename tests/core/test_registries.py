@@ -20,7 +20,8 @@ from torch import nn
 
 import mmadapt
 from mmadapt.adapters._config import AdapterConfig
-from mmadapt.adapters.kinds import _KINDS, AdapterKind
+from mmadapt.adapters.kinds import ADAPTER_KINDS, AdapterKind
+from mmadapt.backbones import BACKBONES
 from mmadapt.anatomy import ANATOMIES, TimmViTAnatomy, list_anatomies, register_anatomy, resolve_anatomy
 from mmadapt.cli import COMMANDS, build_parser, main, register_command
 from mmadapt.config import MultimodalConfig
@@ -64,6 +65,10 @@ def _temp_spec(name: str) -> DatasetSpec:
     return DatasetSpec(name=name, class_names=("a", f"b{next(_fresh)}"))
 
 
+def _temp_builder(name: str) -> Callable[..., nn.Module]:
+    return lambda checkpoint=None, **kwargs: nn.Identity()
+
+
 def _temp_command(name: str) -> str:
     return f"zz_registry_test.command_{next(_fresh)}"
 
@@ -92,19 +97,24 @@ CASES: dict[str, RegistryCase] = {
         name=lambda tag: f"zz_registry_test.Backbone_{tag}",
     ),
     "presets": RegistryCase(PRESETS, _temp_preset, typo="mma-dfr", meant="mma-dfer"),
-    "prompts-kinds": RegistryCase(_KINDS["prompts"], _temp_kind("prompts"), typo="progresive", meant="progressive"),
+    "prompts-kinds": RegistryCase(ADAPTER_KINDS["prompts"], _temp_kind("prompts"), typo="progresive", meant="progressive"),
     "fusion-kinds": RegistryCase(
-        _KINDS["fusion"], _temp_kind("fusion"), typo="mean-botleneck", meant="mean-bottleneck"
+        ADAPTER_KINDS["fusion"], _temp_kind("fusion"), typo="mean-botleneck", meant="mean-bottleneck"
     ),
     "head-kinds": RegistryCase(
-        _KINDS["head"], _temp_kind("head"), typo="temporal-transfomer", meant="temporal-transformer"
+        ADAPTER_KINDS["head"], _temp_kind("head"), typo="temporal-transfomer", meant="temporal-transformer"
     ),
-    "joint-kinds": RegistryCase(_KINDS["joint"], _temp_kind("joint"), typo="add-projct", meant="add-project"),
+    "joint-kinds": RegistryCase(ADAPTER_KINDS["joint"], _temp_kind("joint"), typo="add-projct", meant="add-project"),
     "losses": RegistryCase(LOSSES, _temp_loss, typo="cross_entropi", meant="cross_entropy"),
     "dataset-specs": RegistryCase(DATASET_SPECS, _temp_spec, typo="dfwe", meant="dfew"),
     "commands": RegistryCase(COMMANDS, _temp_command, typo="predikt", meant="predict"),
-    # ---- LEAD: add the backbone-builder registry here after merging the backbones branch, e.g.
-    # "backbones": RegistryCase(BACKBONES, <make a builder>, typo="audiomae_vit_bse", meant="audiomae_vit_base"),
+    "backbones": RegistryCase(
+        BACKBONES,
+        _temp_builder,
+        typo="audiomae_vit_bse",
+        meant="audiomae_vit_base",
+        name=lambda tag: f"zz_registry_test_{tag}",
+    ),
 }
 """Every registry of the package; ``test_every_registry_of_the_package_is_checked`` fails when one is missing."""
 

@@ -24,6 +24,7 @@ from ..registry import Registry
 from ._config import AdapterConfig
 
 __all__ = [
+    "ADAPTER_KINDS",
     "ROLES",
     "AdapterKind",
     "build_adapter",
@@ -65,7 +66,9 @@ def _validate(name: str, kind: AdapterKind) -> None:
         )
 
 
-_KINDS: dict[str, Registry[AdapterKind]] = {role: Registry(f"{role} kind", validate=_validate) for role in ROLES}
+ADAPTER_KINDS: dict[str, Registry[AdapterKind]] = {role: Registry(f"{role} kind", validate=_validate) for role in ROLES}
+"""One registry of kinds per role (``ADAPTER_KINDS["fusion"].list()``)."""
+_KINDS = ADAPTER_KINDS
 _BY_CONFIG: dict[type, AdapterKind] = {}
 
 
