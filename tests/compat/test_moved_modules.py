@@ -89,3 +89,15 @@ def test_the_moved_builders_are_listed_by_dir():
     import mmadapt.backbones
 
     assert {"audiomae_vit_base", "maeface_vit_base", "create_backbone"} <= set(dir(mmadapt.backbones))
+
+
+@pytest.mark.parametrize("name", ["from_official", "to_official"])
+def test_importing_an_old_submodule_does_not_shadow_the_function_of_its_name(name):
+    # `import mmadapt.convert.from_official` binds the submodule on the package unless it was loaded already
+    code = (
+        f"import mmadapt.convert.{name}\n"
+        f"from mmadapt.convert import {name}\n"
+        f"from mmadapt.methods.mma_dfer.convert import {name} as wing\n"
+        f"assert {name} is wing, {name}\n"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

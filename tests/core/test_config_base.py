@@ -17,6 +17,7 @@ import mmadapt.data
 import mmadapt.recipe
 from mmadapt import AddProjectConfig, MeanBottleneckConfig, MultimodalConfig, PromptConfig, TemporalHeadConfig
 from mmadapt.adapters import AdapterConfig, FusionKindConfig
+from mmadapt.backbones.vit_config import ViTBackboneConfig
 from mmadapt.config_base import ConfigBase, apply_overrides, parse_override
 from mmadapt.data import DataConfig, FbankConfig, TransformConfig
 from mmadapt.data.faces import FaceCropConfig
@@ -44,6 +45,7 @@ CONFIGS: list[type[ConfigBase]] = [
     DataSource,
     ExperimentData,
     ExperimentConfig,
+    ViTBackboneConfig,
 ]
 """Every config class of the package (a new one must be added here: see the last test of this block)."""
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]

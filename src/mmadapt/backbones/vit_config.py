@@ -12,11 +12,14 @@ from functools import partial
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
+from ..config_base import ConfigBase
+from ..errors import ConfigError
+
 __all__ = ["ViTBackboneConfig", "build_vit"]
 
 
 @dataclass
-class ViTBackboneConfig:
+class ViTBackboneConfig(ConfigBase):
     """Architecture of a CLS-token ViT with non-overlapping square patches and pre-norm blocks."""
 
     img_size: tuple[int, int] = (224, 224)
@@ -43,24 +46,26 @@ class ViTBackboneConfig:
     """Classification head outputs; 0 means no head (features only)."""
 
     def __post_init__(self) -> None:
-        self.img_size = tuple(int(s) for s in self.img_size)  # type: ignore[assignment]
+        if isinstance(self.img_size, list):
+            self.img_size = tuple(self.img_size)  # type: ignore[assignment]
+        super().__post_init__()  # type checks by annotation
         if len(self.img_size) != 2 or min(self.img_size) <= 0:
-            raise ValueError(f"img_size must be two positive integers, got {self.img_size}")
+            raise ConfigError(f"img_size must be two positive integers, got {self.img_size}")
         if self.patch_size <= 0 or any(s % self.patch_size for s in self.img_size):
-            raise ValueError(f"img_size {self.img_size} is not a multiple of patch_size {self.patch_size}")
+            raise ConfigError(f"img_size {self.img_size} is not a multiple of patch_size {self.patch_size}")
         for name in ("in_chans", "embed_dim", "depth", "num_heads"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+            raise ConfigError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if self.mlp_ratio <= 0:
-            raise ValueError(f"mlp_ratio must be positive, got {self.mlp_ratio}")
+            raise ConfigError(f"mlp_ratio must be positive, got {self.mlp_ratio}")
         if not 0.0 <= self.drop_path_rate < 1.0:
-            raise ValueError(f"drop_path_rate must be in [0, 1), got {self.drop_path_rate}")
+            raise ConfigError(f"drop_path_rate must be in [0, 1), got {self.drop_path_rate}")
         if self.num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0, got {self.num_classes}")
+            raise ConfigError(f"num_classes must be >= 0, got {self.num_classes}")
         if self.norm_eps <= 0:
-            raise ValueError(f"norm_eps must be positive, got {self.norm_eps}")
+            raise ConfigError(f"norm_eps must be positive, got {self.norm_eps}")
 
     @property
     def grid_size(self) -> tuple[int, int]:
