@@ -31,6 +31,7 @@ from .errors import (
     InputShapeError,
     MMAdaptError,
     RegistryError,
+    UnknownNameError,
     UnsupportedBackboneError,
 )
 from .methods.mma_dfer import audiomae_vit_base, from_official, load_converted, maeface_vit_base, to_official
@@ -65,6 +66,7 @@ __all__ = [
     "StreamOutputs",
     "TemporalHead",
     "TemporalHeadConfig",
+    "UnknownNameError",
     "UnsupportedBackboneError",
     "__version__",
     "apply_overrides",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -191,10 +191,10 @@ def check_backbones(saved: dict[str, dict[str, Any]], actual: dict[str, dict[str
             problems.append(f"{stream}: the adapter has this stream, the model does not")
             continue
         want, have = BackboneIdentity.from_dict(saved[stream]), BackboneIdentity.from_dict(actual[stream])
-        for field_name, w in want.to_dict().items():
+        for field_name in (f.name for f in fields(want)):
             if field_name == "cls":
                 continue  # the family decides compatibility; a subclass of the same family is fine
-            h = getattr(have, field_name)
+            w, h = getattr(want, field_name), getattr(have, field_name)
             if w != h:
                 problems.append(f"{stream} {field_name}: adapter has {w}, backbone has {h}")
     if problems:

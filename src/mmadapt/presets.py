@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .anatomy import Anatomy
 from .config import MultimodalConfig
-from .errors import ConfigError, RegistryError
+from .errors import ConfigError, RegistryError, UnknownNameError
 from .registry import Registry
 
 __all__ = ["PRESETS", "Preset", "PresetFn", "describe_preset", "get_preset", "list_presets", "register_preset"]
@@ -62,7 +62,7 @@ def _lookup(name: str) -> Preset:
     try:
         return PRESETS.get(name)
     except RegistryError as e:
-        raise ConfigError(str(e)) from None
+        raise UnknownNameError(str(e)) from None
 
 
 def get_preset(name: str, *anatomies: Mapping[str, Anatomy] | Anatomy) -> MultimodalConfig:

@@ -17,6 +17,7 @@ import mmadapt.data
 import mmadapt.recipe
 from mmadapt import AddProjectConfig, MeanBottleneckConfig, MultimodalConfig, PromptConfig, TemporalHeadConfig
 from mmadapt.adapters import AdapterConfig, FusionKindConfig
+from mmadapt.anatomy.base import BackboneIdentity
 from mmadapt.backbones.vit_config import ViTBackboneConfig
 from mmadapt.config_base import ConfigBase, apply_overrides, parse_override
 from mmadapt.data import DataConfig, FbankConfig, TransformConfig
@@ -46,9 +47,22 @@ CONFIGS: list[type[ConfigBase]] = [
     ExperimentData,
     ExperimentConfig,
     ViTBackboneConfig,
+    BackboneIdentity,
 ]
 """Every config class of the package (a new one must be added here: see the last test of this block)."""
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]
+
+EXAMPLES: dict[type[ConfigBase], Any] = {
+    BackboneIdentity: lambda: BackboneIdentity(
+        family="timm-vit", cls="timm.models.vision_transformer.VisionTransformer", width=64, depth=2,
+        num_prefix_tokens=1, in_chans=3, input_size=(32, 32), patch_size=(16, 16),
+    ),
+}
+"""Instances of the configs that have required fields (a record rather than a set of defaults)."""
+
+
+def _example(cls: type[ConfigBase]) -> ConfigBase:
+    return EXAMPLES[cls]() if cls in EXAMPLES else cls()
 
 
 def _ids(cls: type) -> str:
@@ -70,7 +84,7 @@ def test_the_list_holds_every_config_class_of_the_package():
 
 @pytest.mark.parametrize("cls", CONFIGS, ids=_ids)
 def test_the_default_round_trips_through_dicts_and_json(cls):
-    config = cls()
+    config = _example(cls)
     d = config.to_dict()
     assert cls.from_dict(d) == config
     assert cls.from_dict(json.loads(json.dumps(d, allow_nan=False))) == config
@@ -108,8 +122,9 @@ def test_a_wrongly_typed_value_names_the_field_and_its_type(cls):
         if hints[f.name] is Any or typing.get_args(hints[f.name]) == (str, Any) or f.name in cls._unsaved:
             continue
         value = _wrong_value(hints[f.name])
+        base = _example(cls).to_dict() if cls in EXAMPLES else {}
         with pytest.raises(ConfigError) as err:
-            cls.from_dict({f.name: value})
+            cls.from_dict({**base, f.name: value})
         message = str(err.value)
         assert f"{cls.__name__}.{f.name}" in message and "must be" in message, message
         checked += 1

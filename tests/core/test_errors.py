@@ -67,8 +67,9 @@ def test_unknown_override_and_preset(pair):
     audio, video, *_ = pair
     with pytest.raises(ConfigError, match="unknown override"):
         mmadapt.wrap_encoders(audio, video, fusoin=None)
-    with pytest.raises(ConfigError, match="unknown preset 'mma-dfr'"):
+    with pytest.raises(ConfigError, match="unknown preset 'mma-dfr'; did you mean 'mma-dfer'") as err:
         mmadapt.wrap_encoders(audio, video, preset="mma-dfr")
+    assert isinstance(err.value, mmadapt.RegistryError)  # a config mistake and a failed look-up at once
     with pytest.raises(ConfigError, match="schedule adds 8 tokens"):
         mmadapt.wrap_encoders(audio, video, prompts={"num_prompts": 6, "schedule": {0: 4, 1: 4}})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .._dtype import module_dtype
+from ..config_base import ConfigBase
 from ..errors import InputShapeError, UnsupportedBackboneError
 
 Undo = Callable[[], None]
@@ -49,7 +50,7 @@ class PosSlot:
 
 
 @dataclass(frozen=True)
-class BackboneIdentity:
+class BackboneIdentity(ConfigBase):
     """What a saved adapter records about a backbone, and what loading checks."""
 
     family: str
@@ -60,16 +61,6 @@ class BackboneIdentity:
     in_chans: int
     input_size: tuple[int, int]
     patch_size: tuple[int, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BackboneIdentity:
-        d = dict(d)
-        d["input_size"] = tuple(d["input_size"])
-        d["patch_size"] = tuple(d["patch_size"])
-        return cls(**d)
 
 
 def map_tokens(output: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
