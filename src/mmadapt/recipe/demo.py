@@ -296,10 +296,13 @@ def demo_model_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module, c
 
 def predict_clip(model: nn.Module, test_set: Dataset, manifest: Path, class_names: tuple[str, ...]) -> dict[str, Any]:
     """Class probabilities of the first held-out clip (the same decoding path as `mmadapt predict`)."""
-    video, audio, label = test_set[0]
+    from .protocols import LABEL_KEY
+
+    item = test_set[0]
+    label = item[LABEL_KEY]
     model.eval()
     with torch.no_grad():
-        probs = model(video.unsqueeze(0), audio.unsqueeze(0)).softmax(-1)[0]
+        probs = model(**{s: x.unsqueeze(0) for s, x in item.items() if s != LABEL_KEY}).softmax(-1)[0]
     first = manifest.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
     order = probs.argsort(descending=True).tolist()
     return {
