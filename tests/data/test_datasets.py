@@ -17,7 +17,7 @@ from mmadapt.data.dataset import FrameFolderDataset, VideoManifestDataset
 from mmadapt.data.decode import decode_media
 from mmadapt.data.errors import DataFileError, DecodeError
 from mmadapt.data.fbank import FbankConfig, audio_features
-from mmadapt.data.synthetic import SyntheticDataset
+from mmadapt.demo.scenes import SyntheticDataset
 from mmadapt.data.transforms import TransformConfig
 from mmadapt.errors import ConfigError
 from tests.data._media import write_wav
