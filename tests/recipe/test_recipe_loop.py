@@ -172,8 +172,8 @@ def _item(**changes):
 @pytest.mark.parametrize(
     ("item", "error", "message"),
     [
-        (_item(video=torch.zeros(3, 4, 4)), ValueError, r"video batch must be \(B, T, C, H, W\) or \(B, V, T, C, H, W\), "
-         r"got \(1, 3, 4, 4\)"),
+        (_item(video=torch.zeros(3, 4, 4)), ValueError,
+         r"video batch must be \(B, T, C, H, W\) or \(B, V, T, C, H, W\), got \(1, 3, 4, 4\)"),
         (_item(audio=torch.zeros(F, M)), ValueError, r"audio batch must be \(B, C, H, W\) or .* got \(1, 8, 4\)"),
         (_item(audio=None), ValueError, r"the model's streams are \['video', 'audio'\], the batch has \['video'\]: "
          r"missing \['audio'\]$"),
@@ -198,7 +198,8 @@ def test_bad_batches_are_named_in_one_line(tmp_path, item, error, message):
 
 
 def test_training_batches_must_be_single_view(tmp_path):
-    with pytest.raises(ValueError, match=r"training batches must be single-view; these streams carry views: \{'video': 2\}"):
+    views = r"training batches must be single-view; these streams carry views: \{'video': 2\}"
+    with pytest.raises(ValueError, match=views):
         train(make_model(0), ClipSet(4, views=2), None, _cfg(tmp_path, batch_size=2, epochs=1))
 
 
@@ -210,8 +211,22 @@ def test_views_of_every_stream_are_averaged_and_must_agree():
     same = evaluate(model, _ListSet(both))
     assert torch.equal(same.confusion, shared.confusion) and same.loss == pytest.approx(shared.loss, rel=1e-6)
     odd = [{**data[i], "audio": data.audio[i].expand(3, -1, -1, -1)} for i in range(4)]
-    with pytest.raises(ValueError, match=r"the streams disagree on the number of views per clip: \{'video': 2, 'audio': 3\}"):
+    disagree = r"the streams disagree on the number of views per clip: \{'video': 2, 'audio': 3\}"
+    with pytest.raises(ValueError, match=disagree):
         evaluate(model, _ListSet(odd))
+
+
+def test_the_stand_in_and_the_mmadapt_model_both_meet_the_protocol():
+    from mmadapt.recipe.protocols import StreamModel, stream_layout
+
+    from ..core.helpers import make_pair, wrap
+
+    audio, video, _, _ = make_pair("timm+timm")
+    wrapped = wrap(audio, video)
+    assert isinstance(make_model(0), StreamModel) and isinstance(wrapped, StreamModel)
+    assert not isinstance(torch.nn.Linear(2, 2), StreamModel)
+    assert stream_layout(make_model(0)) == {"video": True, "audio": False}
+    assert stream_layout(wrapped) == {"audio": False, "video": True}  # the model's order
 
 
 def test_a_model_without_stream_names_is_rejected_by_name(tmp_path):
