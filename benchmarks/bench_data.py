@@ -40,7 +40,7 @@ from mmadapt.data import (  # noqa: E402
     VideoManifestDataset,
     make_synthetic_dataset,
 )
-from mmadapt.data.synthetic import SYNTHETIC_CLASSES, SyntheticConfig, synthesize_clip  # noqa: E402
+from mmadapt.demo.scenes import SYNTHETIC_CLASSES, SyntheticConfig, synthesize_clip  # noqa: E402
 
 SOURCES = ("mp4", "frames")
 

@@ -134,7 +134,8 @@ def test_builders_make_a_tiny_model_and_the_datasets(workspace):
     sets = build_datasets(cfg)
     assert sorted(sets) == ["train", "val"] and len(sets["train"]) == len(sets["val"]) == 6
     assert sets["train"].config.mode == "train" and sets["val"].config.mode == "test"
-    video, audio, label = sets["val"][0]
+    item = sets["val"][0]
+    video, audio, label = item["video"], item["audio"], item["label"]
     assert video.shape == (4, 3, 32, 32) and audio.shape == (1, 32, 16) and label == 0
     # backbones without a checkpoint are drawn from model.init_seed: a rebuild gives the same weights
     again = build_model(cfg)

@@ -87,10 +87,10 @@ def test_predict_gives_top_k_probabilities_equal_to_the_dataset_path(trained, tm
     cfg = ExperimentConfig.load(trained.out / "experiment.yaml")
     manifest = tmp_path / "one.csv"
     manifest.write_text(f"video,label\n{clips[0]},0\n")
-    video, audio, _ = VideoManifestDataset(manifest, cfg.data.for_split("test"))[0]
+    item = VideoManifestDataset(manifest, cfg.data.for_split("test"))[0]
     model = load_trained_model(trained.out / "adapter", cfg, torch.device("cpu"))
     with torch.no_grad():
-        reference = model(video[None], audio[None]).softmax(-1)[0]
+        reference = model(video=item["video"][None], audio=item["audio"][None]).softmax(-1)[0]
     got = torch.tensor(list(preds[0]["probabilities"].values()))
     torch.testing.assert_close(got, reference, rtol=1e-5, atol=1e-6)
 
@@ -100,7 +100,8 @@ def test_predict_gives_top_k_probabilities_equal_to_the_dataset_path(trained, tm
     assert half.backbones["video"].blocks[0].mlp.fc1.weight.dtype == torch.bfloat16
     assert {p.dtype for p in half.adapter_parameters()} == {torch.float32}
     with torch.no_grad():
-        torch.testing.assert_close(half(video[None], audio[None]).softmax(-1)[0], reference, rtol=0.05, atol=0.02)
+        probs = half(video=item["video"][None], audio=item["audio"][None]).softmax(-1)[0]
+        torch.testing.assert_close(probs, reference, rtol=0.05, atol=0.02)
 
 
 def test_predict_takes_a_separate_audio_file(trained, tmp_path):

@@ -144,7 +144,8 @@ def test_train_config_compile_fusion_trains_through_the_compiled_step(tmp_path):
 
     model.compile_fusion = quick_compile
     g = torch.Generator().manual_seed(0)
-    clips = [(torch.randn(3, *v_shape, generator=g), torch.randn(*a_shape, generator=g), i % 5) for i in range(8)]
+    clips = [{"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
+             for i in range(8)]
     before = {n: p.detach().clone() for n, p in model.adapter_named_parameters()}
     cfg = TrainConfig(epochs=1, batch_size=4, num_workers=0, device="cpu", amp="off", out_dir=str(tmp_path),
                       progress=False, log_every=0, compile_fusion=True, lr=1e-2)

@@ -135,7 +135,8 @@ def test_train_config_backbone_dtype_casts_the_backbones(tmp_path):
     audio, video, a_shape, v_shape = make_pair("timm+timm")
     model = wrap(audio, video).train()
     g = torch.Generator().manual_seed(0)
-    clips = [(torch.randn(3, *v_shape, generator=g), torch.randn(*a_shape, generator=g), i % 5) for i in range(8)]
+    clips = [{"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
+             for i in range(8)]
     before = {k: v.clone() for k, v in model.adapter_state_dict().items()}
     cfg = TrainConfig(epochs=1, batch_size=4, num_workers=0, device="cpu", amp="off", out_dir=str(tmp_path),
                       progress=False, log_every=0, backbone_dtype="bfloat16", lr=1e-2)

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from mmadapt.data.synthetic import SyntheticConfig
+from mmadapt.demo.scenes import SyntheticConfig
 
 TINY = SyntheticConfig(size=32, fps=12, seconds=1.5, audio_codec="pcm_s16le")  # 18 frames, lossless audio
 

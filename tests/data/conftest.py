@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmadapt.data.synthetic import SyntheticDataset, make_synthetic_dataset
+from mmadapt.demo.scenes import SyntheticDataset, make_synthetic_dataset
 from tests.data._media import TINY
 
 

@@ -17,7 +17,7 @@ from mmadapt.data.dataset import FrameFolderDataset, VideoManifestDataset
 from mmadapt.data.decode import decode_media
 from mmadapt.data.errors import DataFileError, DecodeError
 from mmadapt.data.fbank import FbankConfig, audio_features
-from mmadapt.data.synthetic import SyntheticDataset
+from mmadapt.demo.scenes import SyntheticDataset
 from mmadapt.data.transforms import TransformConfig
 from mmadapt.errors import ConfigError
 from tests.data._media import write_wav
@@ -33,7 +33,9 @@ def config(**overrides: object) -> DataConfig:
 def test_manifest_items_and_default_collate(synthetic: SyntheticDataset) -> None:
     ds = VideoManifestDataset(synthetic.train_manifest, config(), class_names=synthetic.class_names)
     assert len(ds) == 6 and ds.labels == [0, 1, 2, 3, 4, 5]
-    video, audio, label = ds[2]
+    item = ds[2]
+    assert list(item) == ["video", "audio", "label"]  # one entry per stream, by name, and the label
+    video, audio, label = item["video"], item["audio"], item["label"]
     assert video.shape == (8, 3, 16, 16) and video.dtype == torch.float32
     assert audio.shape == (1, 96, 128) and audio.dtype == torch.float32
     assert isinstance(label, int) and label == 2
@@ -42,13 +44,26 @@ def test_manifest_items_and_default_collate(synthetic: SyntheticDataset) -> None
     assert track is not None
     torch.testing.assert_close(audio, audio_features(track.waveform, track.sample_rate, FbankConfig(target_frames=96)))
     batch = next(iter(DataLoader(ds, batch_size=4)))
-    assert [tuple(t.shape) for t in batch] == [(4, 8, 3, 16, 16), (4, 1, 96, 128), (4,)]
+    assert {k: tuple(t.shape) for k, t in batch.items()} == {
+        "video": (4, 8, 3, 16, 16), "audio": (4, 1, 96, 128), "label": (4,)
+    }
+    assert batch["label"].tolist() == [0, 1, 2, 3]
     assert ds.stats == {"items": 5}
+
+
+def test_a_subclass_renames_the_streams_for_a_model_that_names_them_otherwise(synthetic: SyntheticDataset) -> None:
+    class FaceVoice(VideoManifestDataset):
+        video_stream, audio_stream = "face", "voice"
+
+    plain = VideoManifestDataset(synthetic.train_manifest, config())[1]
+    renamed = FaceVoice(synthetic.train_manifest, config())[1]
+    assert list(renamed) == ["face", "voice", "label"]
+    assert torch.equal(renamed["face"], plain["video"]) and torch.equal(renamed["voice"], plain["audio"])
 
 
 def test_test_mode_is_deterministic_and_uses_segment_midpoints(synthetic: SyntheticDataset) -> None:
     ds = VideoManifestDataset(synthetic.test_manifest, config(transform=TransformConfig(img_size=32)))
-    a, b = ds[0][0], ds[0][0]
+    a, b = ds[0]["video"], ds[0]["video"]
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     frames, _ = decode_media(ds.records[0].video, [1, 3, 5, 7, 10, 12, 14, 16], audio=False)  # 18 frames, T=8
     assert frames is not None
@@ -57,19 +72,19 @@ def test_test_mode_is_deterministic_and_uses_segment_midpoints(synthetic: Synthe
 
 def test_two_test_views(synthetic: SyntheticDataset) -> None:
     ds = VideoManifestDataset(synthetic.test_manifest, config(test_clips=2))
-    video, _, _ = ds[0]
+    video = ds[0]["video"]
     assert video.shape == (2, 8, 3, 16, 16)
     assert not torch.equal(video[0], video[1])
 
 
 def test_seeded_training_items_repeat_per_epoch_and_change_between_epochs(synthetic: SyntheticDataset) -> None:
     ds = VideoManifestDataset(synthetic.train_manifest, config(mode="train", seed=1))
-    first = ds[4][0]
-    torch.testing.assert_close(ds[4][0], first, rtol=0, atol=0)
+    first = ds[4]["video"]
+    torch.testing.assert_close(ds[4]["video"], first, rtol=0, atol=0)
     ds.set_epoch(1)
-    assert not torch.equal(ds[4][0], first)
+    assert not torch.equal(ds[4]["video"], first)
     other = VideoManifestDataset(synthetic.train_manifest, config(mode="train", seed=1))
-    torch.testing.assert_close(other[4][0], first, rtol=0, atol=0)
+    torch.testing.assert_close(other[4]["video"], first, rtol=0, atol=0)
 
 
 def _manifest(tmp_path: Path, rows: list[str]) -> Path:
@@ -87,7 +102,8 @@ def test_corrupt_clip_is_skipped_counted_and_replaced(tmp_path: Path, synthetic:
         VideoManifestDataset(man, config())[0]
     ds = VideoManifestDataset(man, config(on_decode_error="skip"))
     with pytest.warns(RuntimeWarning, match=r"broken\.mp4"):
-        video, _, label = ds[0]
+        item = ds[0]
+    video, label = item["video"], item["label"]
     assert label == 4 and video.abs().sum() > 0  # the next valid clip, never a zero tensor
     assert ds.stats == {"decode_errors": 1, "replaced": 1, "items": 1}
     ds[0]  # known bad: replaced without decoding it again
@@ -103,7 +119,7 @@ def test_missing_wav_policies(tmp_path: Path, synthetic: SyntheticDataset) -> No
     with pytest.raises(DataFileError, match=r"absent\.wav: audio not found"):
         VideoManifestDataset(man, config())[0]
     ds = VideoManifestDataset(man, config(missing_audio="zeros"))
-    _, audio, _ = ds[0]
+    audio = ds[0]["audio"]
     torch.testing.assert_close(audio, torch.full((1, 96, 128), PAD_VALUE))
     assert ds.stats["missing_audio"] == 1
 
@@ -114,7 +130,7 @@ def test_sample_rate_mismatch_names_the_file(tmp_path: Path, synthetic: Syntheti
     man = _manifest(tmp_path, [f"{video},a.wav,5"])
     with pytest.raises(DataFileError, match=r"a\.wav: audio at 44100 Hz, but the config expects 16000 Hz"):
         VideoManifestDataset(man, config(sample_rate=16_000))[0]
-    assert VideoManifestDataset(man, config())[0][1].shape == (1, 96, 128)
+    assert VideoManifestDataset(man, config())[0]["audio"].shape == (1, 96, 128)
 
 
 def _frame_folders(root: Path, frames_per_clip: dict[str, int]) -> None:
@@ -134,11 +150,12 @@ def test_frame_folder_dataset(tmp_path: Path) -> None:
     (tmp_path / "list.txt").write_text("clips/00001 8 2\nclips/00002 20 6\n", encoding="utf-8")
     rule = AudioRule(tmp_path / "wav", "{int_id}.wav")
     ds = FrameFolderDataset(tmp_path / "list.txt", config(), spec="dfew", audio_rule=rule)
-    video, audio, label = ds[0]
+    item = ds[0]
+    video, audio, label = item["video"], item["audio"], item["label"]
     assert label == 2 and ds.class_names is not None and ds.class_names[label] == "neutral"
     levels = (video.mean(dim=(1, 2, 3)) * 255).round().tolist()
     assert levels == [10.0 * k for k in range(8)]  # n == T: every frame once, in name order
-    levels = (ds[1][0].mean(dim=(1, 2, 3)) * 255).round().tolist()
+    levels = (ds[1]["video"].mean(dim=(1, 2, 3)) * 255).round().tolist()
     assert levels == [10.0 * int(20 / 8 * (i + 0.5)) for i in range(8)]
     assert audio.shape == (1, 96, 128) and audio.std() > 0.01
 
@@ -161,7 +178,7 @@ def test_frame_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no audio rule"):
         FrameFolderDataset(lst, config(), num_classes=7)
     video_only = FrameFolderDataset(lst, config(missing_audio="zeros"), num_classes=7)
-    assert video_only[0][1].shape == (1, 96, 128) and video_only.stats["missing_audio"] == 1
+    assert video_only[0]["audio"].shape == (1, 96, 128) and video_only.stats["missing_audio"] == 1
 
 
 def test_data_config_round_trip_and_validation() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from mmadapt.data.decode import MissingAudioError, decode_audio, decode_media, decode_video
 from mmadapt.data.errors import DataFileError, DecodeError
-from mmadapt.data.synthetic import SyntheticDataset, synthesize_clip
+from mmadapt.demo.scenes import SyntheticDataset, synthesize_clip
 from tests.data._media import TINY, write_mp4, write_wav
 
 

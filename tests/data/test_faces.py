@@ -52,7 +52,8 @@ def test_crop_follows_the_face(tmp_path: Path) -> None:
     records = read_annotation_list(report.annotation_file, num_classes=7)
     assert [(r.frame_dir, r.num_frames, r.label) for r in records] == [(tmp_path / "faces" / "astronaut", FRAMES, 3)]
     cfg = DataConfig(num_frames=4, missing_audio="zeros", transform=TransformConfig(img_size=32))
-    video_tensor, _, label = FrameFolderDataset(report.annotation_file, cfg, num_classes=7)[0]
+    item = FrameFolderDataset(report.annotation_file, cfg, num_classes=7)[0]
+    video_tensor, label = item["video"], item["label"]
     assert video_tensor.shape == (4, 3, 32, 32) and label == 3
     with pytest.raises(ConfigError, match="already exist"):
         prep_faces([video], tmp_path / "faces", [3], FaceCropConfig(size=64))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mmadapt.data.decode import decode_media
-from mmadapt.data.synthetic import (
+from mmadapt.demo.scenes import (
     SYNTHETIC_CLASSES,
     SyntheticConfig,
     SyntheticDataset,
@@ -116,7 +116,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
 
 def test_frame_level_targets_follow_the_clip():
     """expression_track / speaker_traits describe the clip synthesize_clip draws, for pretraining targets."""
-    from mmadapt.data.synthetic import ACTION_NAMES, expression_track, speaker_traits
+    from mmadapt.demo.scenes import ACTION_NAMES, expression_track, speaker_traits
 
     forming, fading = expression_track(0, 2, seed=1), expression_track(1, 2, seed=1)
     assert forming.shape == (SyntheticConfig().num_frames, len(ACTION_NAMES))

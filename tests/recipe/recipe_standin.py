@@ -1,5 +1,7 @@
 """Tiny stand-ins for the recipe tests: a two-backbone model with frozen random backbones and a few
-trainable adapter parts (dropout included, so RNG restoration matters), and a labelled clip dataset.
+trainable adapter parts (dropout included, so RNG restoration matters), and a labelled clip dataset of
+``{"video", "audio", "label"}`` items. The model is not an mmadapt model: it meets the recipe's
+``StreamModel`` protocol only (named streams, called by keyword, adapter state dicts).
 
 Shape legend: B batch, T frames, C channels, S frame size, F time bins, M mel bins, D width, K classes.
 """
@@ -12,8 +14,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from mmadapt.recipe.protocols import LABEL_KEY
+
 T, C, S, F, M = 2, 3, 4, 8, 4
 NUM_CLASSES = 3
+
+
+class _Layout:
+    def __init__(self, per_frame: bool) -> None:
+        self.per_frame = per_frame
 
 
 class TinyAVModel(nn.Module):
@@ -29,6 +38,9 @@ class TinyAVModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(dim, num_classes)
         self.grad_checkpointing = False
+
+    stream_names = ("video", "audio")
+    streams = {"video": _Layout(True), "audio": _Layout(False)}
 
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         v = self.backbones["video"](video.flatten(2)) + self.pos  # (B, T, D)
@@ -79,8 +91,8 @@ class ClipSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        return self.video[i], self.audio[i], int(self.labels[i])
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor | int]:
+        return {"video": self.video[i], "audio": self.audio[i], LABEL_KEY: int(self.labels[i])}
 
 
 def adapter_weights(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from .recipe_standin import NUM_CLASSES, ClipSet, TinyAVModel, make_model
+from .recipe_standin import C, F, M, NUM_CLASSES, S, T, ClipSet, TinyAVModel, make_model
 
 from mmadapt.recipe import ProgressBar, TrainConfig, evaluate, train
 from mmadapt.recipe.callbacks import progress_enabled
@@ -150,16 +150,93 @@ def test_evaluate_averages_logits_over_views():
     assert result.war == pytest.approx((logits.argmax(1) == data.labels).float().mean().item())
 
 
-def test_evaluate_names_a_bad_batch():
-    class Bad(torch.utils.data.Dataset):
-        def __len__(self):
-            return 2
+class _ListSet(torch.utils.data.Dataset):
+    """A dataset of hand-made items."""
 
-        def __getitem__(self, i):
-            return torch.zeros(3, 4, 4), torch.zeros(1, 8, 4), 0
+    def __init__(self, items):
+        self.items = items
 
-    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"video batch must be .* got \(1, 3, 4, 4\)"):
-        evaluate(make_model(0), Bad())
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def _item(**changes):
+    item = {"video": torch.zeros(T, C, S, S), "audio": torch.zeros(1, F, M), "label": 0}
+    item.update(changes)
+    return {k: v for k, v in item.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("item", "error", "message"),
+    [
+        (_item(video=torch.zeros(3, 4, 4)), ValueError,
+         r"video batch must be \(B, T, C, H, W\) or \(B, V, T, C, H, W\), got \(1, 3, 4, 4\)"),
+        (_item(audio=torch.zeros(F, M)), ValueError, r"audio batch must be \(B, C, H, W\) or .* got \(1, 8, 4\)"),
+        (_item(audio=None), ValueError, r"the model's streams are \['video', 'audio'\], the batch has \['video'\]: "
+         r"missing \['audio'\]$"),
+        (_item(flow=torch.zeros(T, C, S, S)), ValueError, r"has \['video', 'audio', 'flow'\]: unknown \['flow'\]$"),
+        (_item(audio=None, flow=torch.zeros(1)), ValueError, r"missing \['audio'\]; unknown \['flow'\]$"),
+        (_item(label=None), ValueError, r"the batch has no 'label' entry"),
+        (_item(label=0.5), ValueError, r"labels must be \(B,\) integers"),
+        (_item(video=torch.zeros(T, C, S, S, dtype=torch.long)), TypeError, r"video batch must be floating point"),
+        ((torch.zeros(T, C, S, S), torch.zeros(1, F, M), 0), ValueError,
+         r"expected a batch \{stream: tensor, \.\.\., 'label': labels\} keyed by the model's streams \['video', "
+         r"'audio'\], got a list"),
+    ],
+    ids=["video-rank", "audio-rank", "missing", "unknown", "missing-and-unknown", "no-label", "float-label",
+         "int-stream", "tuple"],
+)
+def test_bad_batches_are_named_in_one_line(tmp_path, item, error, message):
+    with warnings.catch_warnings(), pytest.raises(error, match=message) as raised:
+        evaluate(make_model(0), _ListSet([item, item]))
+    assert "\n" not in str(raised.value)
+    with pytest.raises(error, match=message):
+        train(make_model(0), _ListSet([item, item]), None, _cfg(tmp_path, batch_size=1, epochs=1))
+
+
+def test_training_batches_must_be_single_view(tmp_path):
+    views = r"training batches must be single-view; these streams carry views: \{'video': 2\}"
+    with pytest.raises(ValueError, match=views):
+        train(make_model(0), ClipSet(4, views=2), None, _cfg(tmp_path, batch_size=2, epochs=1))
+
+
+def test_views_of_every_stream_are_averaged_and_must_agree():
+    model = make_model(0).eval()
+    data = ClipSet(4, seed=3, views=2)
+    shared = evaluate(model, data)
+    both = [{**data[i], "audio": data.audio[i].expand(2, -1, -1, -1)} for i in range(4)]
+    same = evaluate(model, _ListSet(both))
+    assert torch.equal(same.confusion, shared.confusion) and same.loss == pytest.approx(shared.loss, rel=1e-6)
+    odd = [{**data[i], "audio": data.audio[i].expand(3, -1, -1, -1)} for i in range(4)]
+    disagree = r"the streams disagree on the number of views per clip: \{'video': 2, 'audio': 3\}"
+    with pytest.raises(ValueError, match=disagree):
+        evaluate(model, _ListSet(odd))
+
+
+def test_the_stand_in_and_the_mmadapt_model_both_meet_the_protocol():
+    from mmadapt.recipe.protocols import StreamModel, stream_layout
+
+    from ..core.helpers import make_pair, wrap
+
+    audio, video, _, _ = make_pair("timm+timm")
+    wrapped = wrap(audio, video)
+    assert isinstance(make_model(0), StreamModel) and isinstance(wrapped, StreamModel)
+    assert not isinstance(torch.nn.Linear(2, 2), StreamModel)
+    assert stream_layout(make_model(0)) == {"video": True, "audio": False}
+    assert stream_layout(wrapped) == {"audio": False, "video": True}  # the model's order
+
+
+def test_a_model_without_stream_names_is_rejected_by_name(tmp_path):
+    class Positional(TinyAVModel):
+        stream_names = None
+
+    with pytest.raises(TypeError, match=r"model Positional lacks \.stream_names; the recipe feeds batches by stream name"):
+        train(Positional(), ClipSet(8), None, _cfg(tmp_path))
+    with pytest.raises(TypeError, match=r"model Positional lacks \.stream_names"):
+        evaluate(Positional(), ClipSet(3))
 
 
 def test_eval_every_and_the_seed_is_set_by_train(tmp_path):

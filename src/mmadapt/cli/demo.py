@@ -12,7 +12,7 @@ HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from mmadapt.recipe.demo import DemoConfig
+    from mmadapt.demo.driver import DemoConfig
 
     d = DemoConfig()
     p.add_argument("--out", default=d.out_dir, help="folder for the dataset, runs, adapters and results")
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from mmadapt.recipe.demo import DEMO_ABLATIONS, DemoConfig, run_demo
+    from mmadapt.demo.driver import DEMO_ABLATIONS, DemoConfig, run_demo
 
     logging.getLogger("mmadapt").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("mmadapt.recipe.checkpoint").setLevel(max(logging.getLogger().level, logging.WARNING))
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_seeds(cfg, args: argparse.Namespace) -> int:
-    from mmadapt.recipe.demo import run_seed_sweep
+    from mmadapt.demo.driver import run_seed_sweep
 
     sweep = run_seed_sweep(cfg, args.seeds, progress=not args.no_progress)
     seeds = " ".join(f"{s:>6d}" for s in sweep.seeds)

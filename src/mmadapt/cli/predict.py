@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .._io import write_json
     from ..errors import ConfigError
-    from ..recipe.evaluation import forward_views
+    from ..recipe.evaluation import forward_views, split_streams
+    from ..recipe.protocols import stream_layout
     from ._common import experiment_for_adapter, label_names, load_trained_model, resolve_device
 
     if args.top_k < 1:
@@ -73,12 +74,14 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device, cfg)
     model = load_trained_model(adapter_dir, cfg, device)
     names = label_names(cfg, model.config.num_classes)
+    layout = stream_layout(model)
     top_k = min(args.top_k, len(names))
     results = []
     for video_path, audio_path in zip(args.videos, audio_files, strict=True):
-        video, audio = load_clip(video_path, audio_path, cfg)  # decode everything before the model runs
+        clip = load_clip(video_path, audio_path, cfg)  # decode everything before the model runs
+        inputs = split_streams({s: x[None] for s, x in clip.items()}, device, layout)  # {stream: (1, ...)}
         with torch.no_grad():
-            logits = forward_views(model, video[None].to(device), audio[None].to(device))  # (1, C)
+            logits = forward_views(model, inputs)  # (1, C)
         probs = logits.float().softmax(dim=-1)[0].cpu()  # (C,)
         order = probs.argsort(descending=True).tolist()
         best = [{"label": i, "name": names[i], "probability": float(probs[i])} for i in order[:top_k]]
@@ -98,9 +101,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_clip(video_path: Path, audio_path: Path | None, cfg: ExperimentConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """video (T, 3, S, S) or (K, T, 3, S, S) with ``data.test_clips = K > 1``, and audio (1, F, M)."""
+def load_clip(video_path: Path, audio_path: Path | None, cfg: ExperimentConfig) -> dict[str, torch.Tensor]:
+    """The clip's streams under the clip datasets' names: video (T, 3, S, S) or (K, T, 3, S, S) with
+    ``data.test_clips = K > 1``, and audio (1, F, M)."""
     from ..data import (
+        ClipDatasetBase,
         ClipTransform,
         DataFileError,
         audio_features,
@@ -131,7 +136,9 @@ def load_clip(video_path: Path, audio_path: Path | None, cfg: ExperimentConfig) 
                 video_path, "has no audio track; pass --audio FILE, or --set data.missing_audio=zeros for silence"
             )
         warnings.warn(f"{video_path} has no audio track: using silent features", RuntimeWarning, stacklevel=2)
-        return video, silent_features(data.audio)
-    if data.sample_rate is not None and track.sample_rate != data.sample_rate:
+        audio = silent_features(data.audio)
+    elif data.sample_rate is not None and track.sample_rate != data.sample_rate:
         raise DataFileError(source, f"audio at {track.sample_rate} Hz, but the config expects {data.sample_rate} Hz")
-    return video, audio_features(track.waveform, track.sample_rate, data.audio)
+    else:
+        audio = audio_features(track.waveform, track.sample_rate, data.audio)
+    return {ClipDatasetBase.video_stream: video, ClipDatasetBase.audio_stream: audio}

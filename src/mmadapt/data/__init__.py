@@ -1,9 +1,10 @@
-"""Data pipeline of the MMA-DFER recipe: files -> ``(video (T, 3, S, S), audio (1, F, M), label)``.
+"""Data pipeline of the MMA-DFER recipe: files -> ``{"video": (T, 3, S, S), "audio": (1, F, M), "label": int}``.
 
-Modules: ``fbank`` (Kaldi log-mel in torch), ``sampling`` (segment frame indices), ``annotations`` (official
-lists, dataset registry), ``manifest`` (CSV/JSONL mp4 lists), ``decode`` (PyAV), ``transforms`` (clip
-augmentation), ``config``/``dataset`` (the datasets), ``faces`` (MTCNN face crops), ``synthetic`` (a tiny
-offline audio-visual dataset). PyAV, PIL and facenet-pytorch are imported only when used.
+Modules: ``batch`` (what a sample / batch is), ``fbank`` (Kaldi log-mel in torch), ``sampling`` (segment frame
+indices), ``annotations`` (official lists, dataset registry), ``manifest`` (CSV/JSONL mp4 lists), ``decode``
+(PyAV), ``transforms`` (clip augmentation), ``config``/``dataset`` (the datasets), ``faces`` (MTCNN face crops),
+``synthetic`` (the old path of :mod:`mmadapt.demo.scenes`, a tiny offline audio-visual dataset). PyAV, PIL and
+facenet-pytorch are imported only when used.
 """
 
 from mmadapt.data.annotations import (

@@ -1,7 +1,10 @@
-"""Clip datasets yielding ``(video, audio, label)``: frame folders (official lists) and mp4 manifests.
+"""Clip datasets yielding ``{"video": ..., "audio": ..., "label": ...}``: frame folders (official lists) and mp4
+manifests.
 
 ``video`` float32 (T, 3, S, S) (or (K, T, 3, S, S) with ``test_clips = K > 1``), ``audio`` float32 (1, F, M)
-(time first, mel second), ``label`` int; the default collate gives (B, T, 3, S, S), (B, 1, F, M), (B,).
+(time first, mel second), ``label`` int; the default collate gives a batch of (B, T, 3, S, S), (B, 1, F, M), (B,)
+under the same keys (:mod:`mmadapt.data.batch`). The stream names are the class attributes ``video_stream`` and
+``audio_stream``: a model whose streams are named otherwise takes a subclass that renames them.
 
 Failures never turn into silent zeros. Missing files and configuration mismatches (label range, sample rate)
 raise errors naming the file. Undecodable media (corrupt mp4/wav/image, empty or short frame folder) raise
@@ -25,6 +28,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mmadapt.data.annotations import AnnotationRecord, AudioRule, DatasetSpec, get_dataset_spec, read_annotation_list
+from mmadapt.data.batch import LABEL_KEY, Sample
 from mmadapt.data.config import DataConfig
 from mmadapt.data.decode import AudioTrack, MissingAudioError, decode_audio, decode_media
 from mmadapt.data.errors import DataFileError, DecodeError
@@ -38,13 +42,19 @@ __all__ = ["ClipDatasetBase", "FrameFolderDataset", "Item", "VideoManifestDatase
 
 logger = logging.getLogger(__name__)
 
-Item = tuple[torch.Tensor, torch.Tensor, int]
+Item = Sample
+"""``{video_stream: frames, audio_stream: features, "label": int}``."""
 Selector = Callable[[int], Sequence[int]]  # num_frames -> frame indices
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 
 
 class ClipDatasetBase(Dataset[Item]):
     """Shared sampling, transforms, audio features, failure policies and counters of the clip datasets."""
+
+    video_stream = "video"
+    """Key of the frames (a per-frame stream) in every item."""
+    audio_stream = "audio"
+    """Key of the log-mel features (a per-clip stream) in every item."""
 
     def __init__(self, labels: Sequence[int], config: DataConfig | None) -> None:
         self.config = config or DataConfig()
@@ -128,7 +138,11 @@ class ClipDatasetBase(Dataset[Item]):
         video = self.transform(frames, rng)  # (K * T, 3, S, S)
         if not self.config.train and self.config.test_clips > 1:
             video = video.reshape(self.config.test_clips, self.config.num_frames, *video.shape[1:])
-        return video, self._audio_features(index, track, source), self.labels[index]
+        return {
+            self.video_stream: video,
+            self.audio_stream: self._audio_features(index, track, source),
+            LABEL_KEY: self.labels[index],
+        }
 
     def _audio_features(self, index: int, track: AudioTrack | None, source: str) -> torch.Tensor:
         cfg = self.config

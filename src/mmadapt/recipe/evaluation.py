@@ -1,18 +1,19 @@
 """`evaluate`: UAR / WAR / loss of a model on a dataset, usable on its own or from the training loop.
 
-Shape legend: B batch (clips), V views per clip, T frames, C channels, S frame size,
-F spectrogram time bins, M mel bins, K classes.
+Shape legend: B batch (clips), V views per clip, T frames, C channels, H x W image size, K classes.
 
-Dataset items are `(video (T, C, S, S), audio (1, F, M), label)`. For the paper's 2-clip test
-averaging a dataset may instead yield several views of a clip, `video (V, T, C, S, S)` with audio
-`(1, F, M)` (shared by the views) or `(V, 1, F, M)`: the views' **logits** are averaged and the mean
-is scored. Batch size 1 by default, like the official evaluate.py. The caller owns the device: the
-model stays where it is and batches are moved to its device.
+Dataset items are ``{stream: tensor, ..., "label": int}`` (:mod:`mmadapt.data.batch`), one entry per stream of
+the model: ``(T, C, H, W)`` for a per-frame stream, ``(C, H, W)`` for a per-clip one. For the paper's 2-clip test
+averaging a stream may instead carry several views of the clip, ``(V, T, C, H, W)`` / ``(V, C, H, W)``; a stream
+without a view axis is shared by the views. The views' **logits** are averaged and the mean is scored. Batch size
+1 by default, like the official evaluate.py. The caller owns the device: the model stays where it is and batches
+are moved to its device.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -22,8 +23,20 @@ from torch.utils.data import DataLoader, Dataset
 from mmadapt.recipe.distributed import DistInfo, ShardSampler, gather_uneven, get_dist_info
 from mmadapt.recipe.losses import get_loss
 from mmadapt.recipe.metrics import ClassificationMetrics, compute_metrics
+from mmadapt.recipe.protocols import LABEL_KEY, Batch, StreamModel, stream_layout
 
-__all__ = ["autocast_context", "evaluate", "forward_views", "split_batch", "unwrap_model"]
+__all__ = [
+    "autocast_context",
+    "count_views",
+    "evaluate",
+    "forward_views",
+    "split_batch",
+    "split_streams",
+    "unwrap_model",
+]
+
+_LAYOUT = {True: ("(B, T, C, H, W)", 5), False: ("(B, C, H, W)", 4)}
+"""A stream's batch layout and rank by whether it runs per frame; a view axis V may follow B (rank + 1)."""
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -47,46 +60,80 @@ def autocast_context(device: torch.device, amp: str) -> contextlib.AbstractConte
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def split_batch(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Check and move a collated `(video, audio, label)` batch; errors name the bad part."""
-    if not isinstance(batch, (list, tuple)) or len(batch) != 3:
-        raise ValueError(f"expected batches of (video, audio, label), got {type(batch).__name__} of {len(batch)}")
-    video, audio, label = batch
-    if not (isinstance(video, torch.Tensor) and video.ndim in (5, 6)):
-        raise ValueError(f"video batch must be (B, T, C, S, S) or (B, V, T, C, S, S), got {_shape(video)}")
-    if not (isinstance(audio, torch.Tensor) and audio.ndim in (4, 5)):
-        raise ValueError(f"audio batch must be (B, 1, F, M) or (B, V, 1, F, M), got {_shape(audio)}")
-    if not video.is_floating_point() or not audio.is_floating_point():
-        raise TypeError(f"video/audio must be floating point, got {video.dtype} / {audio.dtype}")
-    label = torch.as_tensor(label)
-    if label.ndim != 1 or label.shape[0] != video.shape[0] or label.is_floating_point():
-        raise ValueError(f"labels must be (B,) integers matching B={video.shape[0]}, got {_shape(label)} {label.dtype}")
+def split_streams(batch: Batch, device: torch.device, layout: Mapping[str, bool]) -> dict[str, torch.Tensor]:
+    """Check a batch's streams against ``layout`` (``{stream: per_frame}``, the model's order) and move them to
+    ``device``; keys other than the streams and ``LABEL_KEY`` are errors, as are missing streams."""
+    if not isinstance(batch, Mapping):
+        raise ValueError(
+            f"expected a batch {{stream: tensor, ..., {LABEL_KEY!r}: labels}} keyed by the model's streams "
+            f"{list(layout)}, got a {type(batch).__name__}"
+        )
+    missing = [s for s in layout if s not in batch]
+    unknown = [k for k in batch if k not in layout and k != LABEL_KEY]
+    if missing or unknown:
+        problems = "; ".join(p for p in (missing and f"missing {missing}", unknown and f"unknown {unknown}") if p)
+        has = [k for k in batch if k != LABEL_KEY]
+        raise ValueError(f"the model's streams are {list(layout)}, the batch has {has}: {problems}")
     non_blocking = device.type == "cuda"
-    return (
-        video.to(device, non_blocking=non_blocking),
-        audio.to(device, non_blocking=non_blocking),
-        label.to(device, non_blocking=non_blocking).long(),
-    )
+    inputs: dict[str, torch.Tensor] = {}
+    for s, per_frame in layout.items():
+        x = batch[s]
+        shape, rank = _LAYOUT[per_frame]
+        if not (isinstance(x, torch.Tensor) and x.ndim in (rank, rank + 1)):
+            views = shape.replace("(B, ", "(B, V, ")
+            raise ValueError(f"{s} batch must be {shape} or {views}, got {_shape(x)}")
+        if not x.is_floating_point():
+            raise TypeError(f"{s} batch must be floating point, got {x.dtype}")
+        inputs[s] = x.to(device, non_blocking=non_blocking)
+    clips = {s: x.shape[0] for s, x in inputs.items()}
+    if len(set(clips.values())) > 1:
+        raise ValueError(f"the streams disagree on the batch size: {clips}")
+    return inputs
 
 
-def forward_views(model: nn.Module, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-    """Logits (B, K); with several views (6-D video) the views' logits are averaged."""
-    if video.ndim == 5:
-        return model(video, audio)  # (B, K)
-    b, v = video.shape[:2]
-    if audio.ndim == 5:
-        if audio.shape[1] != v:
-            raise ValueError(f"video has {v} views but audio has {audio.shape[1]}")
-        audio = audio.flatten(0, 1)  # (B*V, 1, F, M)
-    else:
-        audio = audio.repeat_interleave(v, dim=0)  # (B*V, 1, F, M), view-major within each clip
-    logits = model(video.flatten(0, 1), audio)  # (B*V, K)
+def split_batch(
+    batch: Batch, device: torch.device, layout: Mapping[str, bool]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Check and move a collated ``{stream: tensor, ..., "label": labels}`` batch: ``(inputs by stream, labels
+    (B,))``; errors name the bad part."""
+    inputs = split_streams(batch, device, layout)
+    if LABEL_KEY not in batch:
+        raise ValueError(f"the batch has no {LABEL_KEY!r} entry (keys: {list(batch)})")
+    label = torch.as_tensor(batch[LABEL_KEY])
+    b = next(iter(inputs.values())).shape[0]
+    if label.ndim != 1 or label.shape[0] != b or label.is_floating_point():
+        raise ValueError(f"labels must be (B,) integers matching B={b}, got {_shape(label)} {label.dtype}")
+    return inputs, label.to(device, non_blocking=device.type == "cuda").long()
+
+
+def count_views(inputs: Mapping[str, torch.Tensor], layout: Mapping[str, bool]) -> dict[str, int]:
+    """``{stream: V}`` for the streams that carry a view axis (none: a single-view batch)."""
+    return {s: x.shape[1] for s, x in inputs.items() if x.ndim == _LAYOUT[layout[s]][1] + 1}
+
+
+def forward_views(model: nn.Module | StreamModel, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Logits (B, K) of ``model(**inputs)``; when streams carry V views of each clip the views' logits are
+    averaged (a stream without a view axis is shared by every view)."""
+    layout = stream_layout(unwrap_model(model))  # type: ignore[arg-type]
+    views = count_views(inputs, layout)
+    if not views:
+        return model(**inputs)  # (B, K)
+    if len(set(views.values())) > 1:
+        raise ValueError(f"the streams disagree on the number of views per clip: {views}")
+    v = next(iter(views.values()))
+    b = next(iter(inputs.values())).shape[0]
+    flat = {
+        # (B*V, ...), view-major within each clip; a shared stream is repeated once per view
+        s: x.flatten(0, 1) if s in views else x.repeat_interleave(v, dim=0)
+        for s, x in inputs.items()
+    }
+    logits = model(**flat)  # (B*V, K)
     return logits.view(b, v, -1).mean(dim=1)  # (B, K)
 
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module,
+    model: StreamModel,
     dataset: Dataset[Any],
     *,
     batch_size: int = 1,
@@ -101,7 +148,8 @@ def evaluate(
     if batch_size <= 0:
         raise ValueError(f"batch_size must be > 0, got {batch_size}")
     info = info or get_dist_info()
-    net = unwrap_model(model)
+    net = unwrap_model(model)  # type: ignore[arg-type]
+    layout = stream_layout(net)  # type: ignore[arg-type]
     try:
         device = next(net.parameters()).device
     except StopIteration:
@@ -123,9 +171,9 @@ def evaluate(
     net.eval()
     try:
         for batch in _maybe_progress(loader, progress and info.is_main, "eval"):
-            video, audio, target = split_batch(batch, device)
+            inputs, target = split_batch(batch, device, layout)
             with autocast_context(device, amp):
-                logits = forward_views(net, video, audio)
+                logits = forward_views(net, inputs)
             logits = logits.float()
             logits_all.append(logits)
             targets_all.append(target)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
 from torch.utils.data import Dataset
 
 from mmadapt._io import write_json
@@ -26,6 +25,7 @@ from mmadapt.recipe.distributed import get_dist_info
 from mmadapt.recipe.evaluation import evaluate
 from mmadapt.recipe.loop import train
 from mmadapt.recipe.metrics import save_confusion_matrix
+from mmadapt.recipe.protocols import StreamModel
 
 __all__ = ["FoldResult", "KFoldResult", "run_kfold"]
 
@@ -73,7 +73,7 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def run_kfold(
-    make_model: Callable[[int], nn.Module],
+    make_model: Callable[[int], StreamModel],
     make_datasets: Callable[[int], tuple[Dataset[Any], Dataset[Any]]],
     cfg: TrainConfig,
     folds: Sequence[int] = (1, 2, 3, 4, 5),
@@ -84,7 +84,8 @@ def run_kfold(
 ) -> KFoldResult:
     """Train and test every fold; write `out_dir/kfold_summary.json`.
 
-    `make_model(fold)` builds a fresh model and `make_datasets(fold)` returns `(train_set, test_set)`.
+    `make_model(fold)` builds a fresh model and `make_datasets(fold)` returns `(train_set, test_set)`, whose
+    items are `{stream: tensor, ..., "label": int}` for the model's streams.
     Fold k writes to `out_dir/fold_<k>`. With `eval_during_training` the test split is also scored
     after every `eval_every` epochs (the official main.py does this, for curves); otherwise it is
     scored once, after training. `cfg.resume` may be None or 'auto' (each fold resumes in its folder).

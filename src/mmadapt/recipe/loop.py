@@ -1,7 +1,10 @@
 """The training loop: a plain epoch/step loop plus event callbacks (see callbacks/base.py).
 
-Shape legend: B batch per process, T frames, C channels, S frame size, F spectrogram time bins,
-M mel bins, K classes.
+Shape legend: B batch per process, K classes.
+
+Batches are ``{stream: tensor, ..., "label": labels}`` (:mod:`mmadapt.data.batch`) and the model is called by
+keyword, ``model(**streams)``: the loop knows stream names only from ``model.stream_names`` (see
+:class:`mmadapt.recipe.protocols.StreamModel`).
 
 Per run: seed once (`cfg.seed + rank`), AdamW over the trainable parameters (requires_grad=True;
 the frozen backbones get no gradient, so this equals the official AdamW over model.parameters()),
@@ -55,9 +58,10 @@ from mmadapt.recipe.distributed import (
     make_train_sampler,
     wrap_ddp,
 )
-from mmadapt.recipe.evaluation import autocast_context, evaluate, split_batch
+from mmadapt.recipe.evaluation import autocast_context, count_views, evaluate, split_batch
 from mmadapt.recipe.losses import get_loss
 from mmadapt.recipe.metrics import ClassificationMetrics, save_confusion_matrix
+from mmadapt.recipe.protocols import StreamModel, check_model, stream_layout
 from mmadapt.recipe.rng import capture_rng_state, restore_rng_state, seed_everything, seed_worker
 
 __all__ = ["TrainResult", "Trainer", "resolve_device", "train"]
@@ -103,22 +107,22 @@ class Trainer:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: StreamModel,
         train_set: Dataset[Any],
         val_set: Dataset[Any] | None = None,
         cfg: TrainConfig | None = None,
         callbacks: Sequence[Callback] = (),
         class_names: Sequence[str] | None = None,
     ) -> None:
-        self.model = model
+        check_model(model)
+        self.model: nn.Module = model  # type: ignore[assignment]  # check_model: an nn.Module
         self.train_set = train_set
         self.val_set = val_set
         self.cfg = cfg or TrainConfig()
         self.extra_callbacks = list(callbacks)
         self.class_names = list(class_names) if class_names is not None else None
-        for method in ("adapter_state_dict", "load_adapter_state_dict"):
-            if not callable(getattr(model, method, None)):
-                raise TypeError(f"model {type(model).__name__} lacks {method}(); the recipe checkpoints adapters only")
+        self.layout = stream_layout(model)
+        """``{stream: per_frame}``: the streams every batch must carry."""
 
     # --- set-up ------------------------------------------------------------------------------
     def _default_callbacks(self) -> list[Callback]:
@@ -325,13 +329,14 @@ class Trainer:
             window_start = (i // accum) * accum
             window = min(accum, n_batches - window_start)
             is_step = i + 1 == window_start + window
-            video, audio, target = split_batch(batch, device)  # (B, T, C, S, S), (B, 1, F, M), (B,)
-            if video.ndim != 5:
-                raise ValueError(f"training batches must be single-view (B, T, C, S, S), got {tuple(video.shape)}")
+            inputs, target = split_batch(batch, device, self.layout)  # {stream: (B, ...)}, (B,)
+            views = count_views(inputs, self.layout)
+            if views:
+                raise ValueError(f"training batches must be single-view; these streams carry views: {views}")
             sync = contextlib.nullcontext() if (is_step or not info.enabled) else net.no_sync()  # type: ignore[operator]
             with sync:
                 with autocast_context(device, cfg.amp):
-                    logits = forward(video, audio)  # (B, K)
+                    logits = forward(**inputs)  # (B, K)
                 per_sample = loss_fn(logits, target)  # (B,)
                 loss = per_sample.mean()
                 (loss / window).backward()
@@ -453,7 +458,7 @@ def _compile_fusion(model: nn.Module) -> nn.Module:
 
 
 def train(
-    model: nn.Module,
+    model: StreamModel,
     train_set: Dataset[Any],
     val_set: Dataset[Any] | None,
     cfg: TrainConfig | None = None,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmadapt.cli import main
-from mmadapt.recipe.demo import DemoConfig, demo_model_config, make_backbones, run_demo, run_seed_sweep
+from mmadapt.demo.driver import DemoConfig, demo_model_config, make_backbones, run_demo, run_seed_sweep
 
 TINY = dict(n_per_class=4, img_size=32, num_frames=4, audio_frames=64, width=32, depth=2, heads=2,
             pretrain_clips=8, pretrain_steps=3, epochs=1, batch_size=4)
@@ -66,7 +66,7 @@ def test_seed_sweep_aggregates_each_seed(tmp_path):
 
 
 def test_demo_cli_seeds_prints_mean_and_std(tmp_path, capsys, monkeypatch):
-    from mmadapt.recipe import demo as demo_module
+    from mmadapt.demo import driver as demo_module
 
     default = demo_module.DemoConfig
     # the CLI builds the demo's default sizes; shrink them (its own flags still win)
