@@ -22,6 +22,7 @@ from mmadapt.backbones.vit_config import ViTBackboneConfig
 from mmadapt.config_base import ConfigBase, apply_overrides, parse_override
 from mmadapt.data import DataConfig, FbankConfig, TransformConfig
 from mmadapt.data.faces import FaceCropConfig
+from mmadapt.demo import DemoConfig, SyntheticConfig
 from mmadapt.errors import ConfigError
 from mmadapt.recipe.config import TrainConfig
 from mmadapt.recipe.experiment import BackboneSpec, DataSource, ExperimentConfig, ExperimentData, ModelSpec
@@ -48,6 +49,8 @@ CONFIGS: list[type[ConfigBase]] = [
     ExperimentConfig,
     ViTBackboneConfig,
     BackboneIdentity,
+    SyntheticConfig,
+    DemoConfig,
 ]
 """Every config class of the package (a new one must be added here: see the last test of this block)."""
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]

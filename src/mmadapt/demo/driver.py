@@ -32,6 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .._io import write_json
+from ..config_base import ConfigBase
 from ..errors import ConfigError
 from .scenes import SYNTHETIC_CLASSES, SyntheticConfig, expression_track, make_synthetic_dataset, speaker_traits
 from .scenes import synthesize_clip
@@ -55,7 +56,7 @@ DEMO_ABLATIONS = ("mma-dfer", "mma-dfer-no-fusion", "mma-dfer-no-temporal", "mma
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(ConfigBase):
     """Sizes and schedule of the demo; the defaults train in a few minutes on two CPU cores."""
 
     out_dir: str = "demo_out"
@@ -93,7 +94,9 @@ class DemoConfig:
     """Preset overrides sized for the small backbones (a preset's `None` adapters stay off)."""
 
     def __post_init__(self) -> None:
-        self.presets = tuple(self.presets)
+        if isinstance(self.presets, list):
+            self.presets = tuple(self.presets)
+        super().__post_init__()  # type checks by annotation
         if self.n_per_class < 4:
             raise ConfigError(f"DemoConfig.n_per_class must be >= 4, got {self.n_per_class}")
         if self.img_size % self.video_patch or self.audio_frames % self.audio_patch or self.mel_bins % self.audio_patch:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mmadapt._io import atomic_path, atomic_write_json
+from mmadapt.config_base import ConfigBase
 from mmadapt.errors import ConfigError
 
 __all__ = [
@@ -65,7 +66,7 @@ _PAIR_OF = {0: 0, 1: 0, 2: 2, 3: 2, 4: 4, 5: 5}  # classes drawn from one shared
 
 
 @dataclass
-class SyntheticConfig:
+class SyntheticConfig(ConfigBase):
     """Size and encoding of the synthetic clips."""
 
     size: int = 64
@@ -90,6 +91,7 @@ class SyntheticConfig:
     1 = full spread, 0 = every clip looks alike apart from its expression and voice."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # type checks by annotation
         if self.size < 16 or self.size % 2:
             raise ConfigError(f"size must be an even number >= 16, got {self.size}")
         if self.fps < 1 or self.seconds <= 0 or self.sample_rate < 8000:

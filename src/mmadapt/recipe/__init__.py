@@ -26,9 +26,11 @@ from mmadapt.recipe.metrics import (
     uar,
     war,
 )
+from mmadapt.recipe.protocols import LABEL_KEY, Batch, StreamModel
 from mmadapt.recipe.rng import seed_everything
 
 __all__ = [
+    "Batch",
     "BestMetric",
     "Callback",
     "ClassificationMetrics",
@@ -37,9 +39,11 @@ __all__ = [
     "ExperimentConfig",
     "FoldResult",
     "KFoldResult",
+    "LABEL_KEY",
     "LOSSES",
     "MetricsLogger",
     "ProgressBar",
+    "StreamModel",
     "TensorBoardLogger",
     "TrainConfig",
     "TrainResult",
