@@ -334,8 +334,8 @@ def apply_overrides(config: C, overrides: Iterable[str]) -> C:
         key, text = parse_override(item)
         try:
             config = _set(config, key.split("."), text, [])
-        except ConfigError as err:
-            raise ConfigError(f"override {item!r}: {err}") from err
+        except ConfigError as err:  # keep the class: an unknown name stays a RegistryError too
+            raise type(err)(f"override {item!r}: {err}") from err
     return config
 
 
@@ -349,11 +349,17 @@ def _set(node: C, parts: list[str], text: str, path: list[str]) -> C:
     if name not in fields:
         raise ConfigError(f"unknown key {'.'.join([*path, name])!r}{did_you_mean(name, [*fields, *cls._aliases])}")
     hint = _hints(cls)[name]
+    metadata = fields[name].metadata
     here = [*path, name]
+    current = getattr(node, name)
     if len(parts) == 1:
-        value = _coerce_text(text, hint, ".".join(here))
+        value = _coerce_text(text, hint, ".".join(here), metadata)
+    elif "role" in metadata and parts[1:] == ["type"]:  # a kind-valued field: switch kind, its defaults
+        value = _decode({"type": text}, hint, ".".join(here), metadata)
     else:
-        value = _descend(getattr(node, name), hint, parts[1:], text, here)
+        if current is None and "role" in metadata:  # an adapter switched off: start from its default kind
+            current = _decode({}, hint, ".".join(here), metadata)
+        value = _descend(current, hint, parts[1:], text, here)
     return node.replace(**{name: value})
 
 
@@ -380,8 +386,9 @@ def _descend(current: Any, hint: Any, parts: list[str], text: str, path: list[st
     return {**current, key: value}
 
 
-def _coerce_text(text: str, hint: Any, where: str) -> Any:
-    """The value ``text`` means for a field annotated ``hint`` (checked)."""
+def _coerce_text(text: str, hint: Any, where: str, metadata: Mapping[str, Any] = types.MappingProxyType({})) -> Any:
+    """The value ``text`` means for a field annotated ``hint`` (checked; ``metadata``: the field's, e.g. its
+    adapter role)."""
     if hint is Any or hint is object:
         return _untyped(text)
     if _is_union(hint):
@@ -390,9 +397,9 @@ def _coerce_text(text: str, hint: Any, where: str) -> Any:
             return None
         arms = [a for a in args if a is not type(None)]
         if len(arms) == 1:
-            return _coerce_text(text, arms[0], where)
+            return _coerce_text(text, arms[0], where, metadata)
         if text[:1] in "[{":  # JSON: let the value's shape pick the arm
-            return _decode(_json(text, where), hint, where)
+            return _decode(_json(text, where), hint, where, metadata)
         scalars_first = sorted(arms, key=lambda a: _container(a) is not None or _config_class(a) is not None)
         for arm in scalars_first:
             try:
@@ -439,7 +446,7 @@ def _coerce_text(text: str, hint: Any, where: str) -> Any:
     if kind is dict or _config_class(hint):
         if not text.startswith("{"):
             raise ConfigError(f"{where}: expected a JSON object ({{...}}), got {text!r}")
-        return _decode(_json(text, where), hint, where)
+        return _decode(_json(text, where), hint, where, metadata)
     return _decode(_untyped(text), hint, where)
 
 

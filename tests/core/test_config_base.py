@@ -9,6 +9,7 @@ import typing
 from typing import Any, Literal
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -325,7 +326,7 @@ def test_dotted_overrides_reach_nested_configs_kinds_and_free_form_dicts():
         (TrainConfig(), "betas=0.9", "betas: expected 2 comma-separated values, got '0.9'"),
         (TrainConfig(), "epochs=none", "epochs: expected an integer, got 'none'"),
         (TrainConfig(), "epochs=0", "TrainConfig.epochs must be > 0"),
-        (MultimodalConfig(prompts=None), "prompts.num_prompts=2", "prompts is None, not a config or mapping"),
+        (TrainConfig(), "resume.path=x", "resume is None, not a config or mapping"),
         (MultimodalConfig(), "fusion=3", "fusion: expected a JSON object"),
     ],
 )
@@ -354,3 +355,54 @@ def test_a_config_defined_in_a_function_checks_the_fields_it_can_resolve():
     assert Plugin.from_dict({"width": 2, "helper": None}) == Plugin(width=2)
     with pytest.raises(ConfigError, match="Plugin.width must be int"):
         Plugin(width="2")  # type: ignore[arg-type]
+
+
+# ---- overrides of kind-valued fields ----------------------------------------------------------------------------
+@dataclasses.dataclass
+class _OtherFusionConfig(FusionKindConfig):
+    weight: float = 0.5
+
+
+@pytest.fixture
+def other_fusion_kind():
+    mmadapt.register_adapter_kind("fusion", "zz-other-fusion", _OtherFusionConfig, torch.nn.Identity)
+    try:
+        yield "zz-other-fusion"
+    finally:
+        mmadapt.unregister_adapter_kind("fusion", "zz-other-fusion")
+
+
+def test_a_json_override_of_a_kind_field_is_built_through_the_kind_registry(other_fusion_kind):
+    cfg = MultimodalConfig()
+    assert apply_overrides(cfg, ['fusion={"latent_dim": 8}']).fusion == MeanBottleneckConfig(latent_dim=8)
+    other = apply_overrides(cfg, [f'fusion={{"type": "{other_fusion_kind}", "weight": 0.25}}']).fusion
+    assert other == _OtherFusionConfig(weight=0.25)
+
+
+def test_a_type_override_switches_the_kind_to_its_defaults_and_later_keys_set_its_fields(other_fusion_kind):
+    cfg = MultimodalConfig(fusion=MeanBottleneckConfig(latent_dim=8))
+    switched = apply_overrides(cfg, [f"fusion.type={other_fusion_kind}", "fusion.weight=0.75"])
+    assert switched.fusion == _OtherFusionConfig(weight=0.75)
+    assert apply_overrides(switched, ["fusion.type=mean-bottleneck"]).fusion == MeanBottleneckConfig()
+
+
+def test_a_dotted_override_switches_a_disabled_adapter_back_on_with_its_default_kind():
+    off = MultimodalConfig(fusion=None, prompts=None)
+    assert apply_overrides(off, ["fusion.latent_dim=8"]).fusion == MeanBottleneckConfig(latent_dim=8)
+    assert apply_overrides(off, ['prompts={"num_prompts": 2}']).prompts == PromptConfig(num_prompts=2)
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ("fusion.type=mean-botleneck", "fusion: unknown fusion kind 'mean-botleneck'; did you mean 'mean-bottleneck'?"),
+        ('fusion={"type": "nope"}', "fusion: unknown fusion kind 'nope'"),
+        ("head.joint.type=add-projct", "head.joint: unknown joint kind 'add-projct'; did you mean 'add-project'?"),
+    ],
+)
+def test_an_unknown_kind_in_an_override_is_named_once_with_the_close_match(override, problem):
+    with pytest.raises(mmadapt.UnknownNameError) as err:
+        apply_overrides(MultimodalConfig(), [override])
+    message = str(err.value)
+    assert message.startswith(f"override {override!r}: {problem}"), message
+    assert "\n" not in message and message.count("unknown") == 1

@@ -101,7 +101,7 @@ def test_a_saved_unregistered_kind_asks_for_its_registration(tmp_path):
         model.save_adapter(tmp_path / "adapter")
     finally:
         mmadapt.unregister_adapter_kind("fusion", "gated-additive")
-    with pytest.raises(mmadapt.ConfigError, match="'gated-additive'.*registered before loading"):
+    with pytest.raises(mmadapt.UnknownNameError, match=r"'gated-additive'.*must be registered \(mmadapt\.register"):
         mmadapt.MultimodalAdapterModel.from_pretrained(tmp_path / "adapter", *fresh)
 
 

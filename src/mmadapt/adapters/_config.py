@@ -41,7 +41,8 @@ class AdapterConfig(ConfigBase):
         try:
             return config_from_dict(role, value, default=metadata["default_kind"])
         except ConfigError as err:
-            raise ConfigError(f"{where}: {err}") from err
+            message = str(err).removeprefix(f"{role}: ")  # ``where`` names the field more precisely than the role
+            raise type(err)(f"{where}: {message}") from err
 
 
 def kind_field(role: str, default_kind: str, default_factory: Callable[[], Any] | None, doc: str = "") -> Any:

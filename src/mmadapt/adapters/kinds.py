@@ -19,7 +19,7 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import ConfigError, RegistryError
+from ..errors import ConfigError, RegistryError, UnknownNameError
 from ..registry import Registry
 from ._config import AdapterConfig
 
@@ -141,7 +141,10 @@ def config_from_dict(role: str, data: Mapping[str, Any] | AdapterConfig, default
     try:
         kind = get_adapter_kind(role, name)
     except RegistryError as e:
-        raise ConfigError(f"{role}: {e}; a kind defined outside mmadapt must be registered before loading") from None
+        raise UnknownNameError(
+            f"{role}: {e}; a kind defined outside mmadapt must be registered (mmadapt.register_adapter_kind) before "
+            "a config or a saved adapter can name it"
+        ) from None
     return kind.config_cls.from_dict(fields)
 
 
