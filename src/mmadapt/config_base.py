@@ -26,6 +26,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import math
 import sys
 import types
 import typing
@@ -290,10 +291,10 @@ def _decode(value: Any, hint: Any, where: str, metadata: Mapping[str, Any] = typ
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif hint is float:
-        if isinstance(value, float):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # JSON cannot hold it, and no setting means it
+                raise ConfigError(f"{where} must be a finite number, got {value!r}")
+            return value if isinstance(value, float) else float(value)
     elif isinstance(hint, type):
         if isinstance(value, hint):
             return value

@@ -80,7 +80,9 @@ def as_streams(
         raise ConfigError("a multimodal model needs at least one stream")
     for name, backbone in streams.items():
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED:
-            raise ConfigError(f"stream name {name!r} must be an identifier other than {sorted(RESERVED)}")
+            raise ConfigError(
+                f"stream name {name!r} must be a Python identifier and not one of {sorted(RESERVED)} (batch keys)"
+            )
         if not isinstance(backbone, nn.Module):
             raise UnsupportedBackboneError(f"stream {name!r}: expected a torch.nn.Module, got {type(backbone).__name__}")
     seen: dict[int, str] = {}
@@ -94,6 +96,8 @@ def as_streams(
         if not LEGACY_FRAMES & set(streams) and len(streams) > 1:
             raise ConfigError(f"say which of the streams {list(streams)} run per frame: frames={{...}} (may be empty)")
         frames = LEGACY_FRAMES & set(streams)
+    if isinstance(frames, str):  # one name, not its letters
+        frames = {frames}
     unknown = sorted(set(frames) - set(streams))
     if unknown:
         raise ConfigError(f"frames names {unknown}, which are not streams ({list(streams)})")

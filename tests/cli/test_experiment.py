@@ -71,6 +71,7 @@ def test_overrides_parse_values_exactly(lr, frames):
         ("model.overrides.num_classes=3", "model.num_classes"),
         ("data.source.kind=folders", "manifest"),
         ("model.preset=nope", "unknown preset 'nope'"),
+        ("model.preset=mma-dfr", "unknown preset 'mma-dfr'; did you mean 'mma-dfer', "),
         ("train.lr=fast", "expected a number"),
         ("data.num_frames=0", "num_frames must be >= 1"),
         ("data.source.train=a/{split}.csv", "{fold}"),

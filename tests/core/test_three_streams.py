@@ -48,6 +48,14 @@ def test_streams_are_named_and_per_frame_as_declared():
     assert set(model.fusion[0].down) == {"audio", "video", "flow"}
 
 
+def test_frames_may_name_one_stream_as_a_string():
+    from mmadapt.streams import as_streams
+
+    backbones, _ = make_three()
+    assert as_streams(backbones, frames="video")[1] == {"video"}  # the name, not its letters
+    assert as_streams(backbones, frames=["video", "flow"])[1] == {"video", "flow"}
+
+
 def test_nonzero_gates_change_all_three_streams():
     backbones, shapes = make_three()
     x = make_three_inputs(shapes)

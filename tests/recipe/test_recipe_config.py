@@ -69,6 +69,28 @@ def test_bad_values_are_rejected(kwargs, error):
         TrainConfig(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lr": float("nan")}, "TrainConfig.lr must be a finite number, got nan"),
+        ({"weight_decay": float("inf")}, "TrainConfig.weight_decay must be a finite number, got inf"),
+        ({"device": "gpu"}, "TrainConfig.device must be 'auto' or a torch device such as 'cpu', 'cuda'"),
+        ({"device": "meta"}, "TrainConfig.device must be 'auto' or a torch device"),
+        ({"device": ""}, "TrainConfig.device must be 'auto' or a torch device"),
+        ({"loss": "cross_entropi"}, "TrainConfig.loss: unknown loss 'cross_entropi'; did you mean 'cross_entropy'?"),
+    ],
+)
+def test_values_that_would_fail_only_in_training_are_refused_when_the_config_is_built(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**kwargs)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
+def test_devices_are_checked_by_name_not_by_what_this_machine_has(device):
+    assert TrainConfig(device=device).device == device
+
+
 def test_overrides_parse_by_field_type():
     cfg = apply_overrides(
         TrainConfig(),

@@ -11,6 +11,7 @@ import pytest
 import torch
 from .recipe_standin import C, F, M, NUM_CLASSES, S, T, ClipSet, TinyAVModel, make_model
 
+from mmadapt.errors import InputShapeError
 from mmadapt.recipe import ProgressBar, TrainConfig, evaluate, train
 from mmadapt.recipe.callbacks import progress_enabled
 
@@ -180,14 +181,15 @@ def _item(**changes):
         (_item(flow=torch.zeros(T, C, S, S)), ValueError, r"has \['video', 'audio', 'flow'\]: unknown \['flow'\]$"),
         (_item(audio=None, flow=torch.zeros(1)), ValueError, r"missing \['audio'\]; unknown \['flow'\]$"),
         (_item(label=None), ValueError, r"the batch has no 'label' entry"),
+        (_item(label=None, y=0), InputShapeError, r"the batch has no 'label' entry \(keys: \['video', 'audio', 'y'\]\)"),
         (_item(label=0.5), ValueError, r"labels must be \(B,\) integers"),
         (_item(video=torch.zeros(T, C, S, S, dtype=torch.long)), TypeError, r"video batch must be floating point"),
         ((torch.zeros(T, C, S, S), torch.zeros(1, F, M), 0), ValueError,
          r"expected a batch \{stream: tensor, \.\.\., 'label': labels\} keyed by the model's streams \['video', "
          r"'audio'\], got a list"),
     ],
-    ids=["video-rank", "audio-rank", "missing", "unknown", "missing-and-unknown", "no-label", "float-label",
-         "int-stream", "tuple"],
+    ids=["video-rank", "audio-rank", "missing", "unknown", "missing-and-unknown", "no-label", "renamed-label",
+         "float-label", "int-stream", "tuple"],
 )
 def test_bad_batches_are_named_in_one_line(tmp_path, item, error, message):
     with warnings.catch_warnings(), pytest.raises(error, match=message) as raised:

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
+
 from mmadapt._io import write_json, write_text
 from mmadapt._version import __version__
 from mmadapt.config_base import ConfigBase, apply_overrides
-from mmadapt.errors import ConfigError
+from mmadapt.errors import ConfigError, UnknownNameError
+from mmadapt.recipe.losses import LOSSES
 
 __all__ = ["AmpMode", "BackboneDtype", "TrainConfig", "apply_overrides", "library_version"]
 
@@ -99,8 +102,17 @@ class TrainConfig(ConfigBase):
             raise ConfigError(f"TrainConfig.min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"TrainConfig.max_steps must be > 0 or None, got {self.max_steps!r}")
-        if not self.device:
-            raise ConfigError("TrainConfig.device must be 'auto' or a torch device string, got ''")
+        if self.device != "auto":
+            try:
+                if torch.device(self.device).type == "meta":  # tensors without data: nothing can train there
+                    raise ValueError
+            except (RuntimeError, ValueError):
+                raise ConfigError(
+                    f"TrainConfig.device must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
+                    f"got {self.device!r}"
+                ) from None
+        if self.loss not in LOSSES:
+            raise UnknownNameError(f"TrainConfig.loss: {LOSSES.unknown_message(self.loss)}")
 
     # --- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from mmadapt.errors import InputShapeError
 from mmadapt.recipe.distributed import DistInfo, ShardSampler, gather_uneven, get_dist_info
 from mmadapt.recipe.losses import get_loss
 from mmadapt.recipe.metrics import ClassificationMetrics, compute_metrics
@@ -64,7 +65,7 @@ def split_streams(batch: Batch, device: torch.device, layout: Mapping[str, bool]
     """Check a batch's streams against ``layout`` (``{stream: per_frame}``, the model's order) and move them to
     ``device``; keys other than the streams and ``LABEL_KEY`` are errors, as are missing streams."""
     if not isinstance(batch, Mapping):
-        raise ValueError(
+        raise InputShapeError(
             f"expected a batch {{stream: tensor, ..., {LABEL_KEY!r}: labels}} keyed by the model's streams "
             f"{list(layout)}, got a {type(batch).__name__}"
         )
@@ -73,7 +74,7 @@ def split_streams(batch: Batch, device: torch.device, layout: Mapping[str, bool]
     if missing or unknown:
         problems = "; ".join(p for p in (missing and f"missing {missing}", unknown and f"unknown {unknown}") if p)
         has = [k for k in batch if k != LABEL_KEY]
-        raise ValueError(f"the model's streams are {list(layout)}, the batch has {has}: {problems}")
+        raise InputShapeError(f"the model's streams are {list(layout)}, the batch has {has}: {problems}")
     non_blocking = device.type == "cuda"
     inputs: dict[str, torch.Tensor] = {}
     for s, per_frame in layout.items():
@@ -81,13 +82,13 @@ def split_streams(batch: Batch, device: torch.device, layout: Mapping[str, bool]
         shape, rank = _LAYOUT[per_frame]
         if not (isinstance(x, torch.Tensor) and x.ndim in (rank, rank + 1)):
             views = shape.replace("(B, ", "(B, V, ")
-            raise ValueError(f"{s} batch must be {shape} or {views}, got {_shape(x)}")
+            raise InputShapeError(f"{s} batch must be {shape} or {views}, got {_shape(x)}")
         if not x.is_floating_point():
             raise TypeError(f"{s} batch must be floating point, got {x.dtype}")
         inputs[s] = x.to(device, non_blocking=non_blocking)
     clips = {s: x.shape[0] for s, x in inputs.items()}
     if len(set(clips.values())) > 1:
-        raise ValueError(f"the streams disagree on the batch size: {clips}")
+        raise InputShapeError(f"the streams disagree on the batch size: {clips}")
     return inputs
 
 
@@ -96,13 +97,13 @@ def split_batch(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Check and move a collated ``{stream: tensor, ..., "label": labels}`` batch: ``(inputs by stream, labels
     (B,))``; errors name the bad part."""
+    if isinstance(batch, Mapping) and LABEL_KEY not in batch:  # before the streams: a renamed label is not a stream
+        raise InputShapeError(f"the batch has no {LABEL_KEY!r} entry (keys: {list(batch)})")
     inputs = split_streams(batch, device, layout)
-    if LABEL_KEY not in batch:
-        raise ValueError(f"the batch has no {LABEL_KEY!r} entry (keys: {list(batch)})")
     label = torch.as_tensor(batch[LABEL_KEY])
     b = next(iter(inputs.values())).shape[0]
     if label.ndim != 1 or label.shape[0] != b or label.is_floating_point():
-        raise ValueError(f"labels must be (B,) integers matching B={b}, got {_shape(label)} {label.dtype}")
+        raise InputShapeError(f"labels must be (B,) integers matching B={b}, got {_shape(label)} {label.dtype}")
     return inputs, label.to(device, non_blocking=device.type == "cuda").long()
 
 

@@ -41,8 +41,8 @@ from mmadapt.data import (
     VideoManifestDataset,
     get_dataset_spec,
 )
-from mmadapt.errors import CheckpointError, ConfigError
-from mmadapt.presets import list_presets
+from mmadapt.errors import CheckpointError, ConfigError, UnknownNameError
+from mmadapt.presets import PRESETS
 from mmadapt.recipe.config import TrainConfig
 
 __all__ = [
@@ -114,8 +114,8 @@ class ModelSpec(ConfigBase):
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type checks; dicts for ``audio`` / ``video`` become BackboneSpecs
-        if self.preset not in list_presets():
-            raise ConfigError(f"unknown preset {self.preset!r}; registered: {list_presets()}")
+        if self.preset not in PRESETS:
+            raise UnknownNameError(PRESETS.unknown_message(self.preset))
         if self.num_classes is not None and self.num_classes < 1:
             raise ConfigError(f"model.num_classes must be a positive integer or None, got {self.num_classes!r}")
         if "num_classes" in self.overrides:
