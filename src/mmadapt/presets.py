@@ -35,7 +35,11 @@ def _validate(name: str, preset: Preset) -> None:
         raise TypeError(f"preset {name!r} must be a callable ({{stream: Anatomy}}) -> MultimodalConfig")
 
 
-PRESETS: Registry[Preset] = Registry("preset", validate=_validate)
+def _describe(preset: Preset) -> str:
+    return f"{preset.fn.__module__}.{getattr(preset.fn, '__qualname__', type(preset.fn).__qualname__)}"
+
+
+PRESETS: Registry[Preset] = Registry("preset", validate=_validate, describe=_describe)
 
 
 def register_preset(name: str, fn: PresetFn | None = None, *, description: str = "", override: bool = False):

@@ -29,7 +29,8 @@ class Registry(Generic[T]):
 
     ``what`` names the kind of entry in messages (``"preset"``, ``"fusion kind"``). ``validate(name, entry)`` may
     raise ``TypeError``/``ValueError`` to refuse an entry; ``pattern`` is the regular expression a name must match
-    in full. Registering a taken name is an error unless ``override=True`` or the entry is the very same object.
+    in full. Registering a taken name is an error unless ``override=True`` or the entry is the very same object;
+    ``describe(entry)`` names the holder in that error (default: the entry's dotted path).
     """
 
     def __init__(
@@ -38,9 +39,11 @@ class Registry(Generic[T]):
         *,
         validate: Callable[[str, T], None] | None = None,
         pattern: str = NAME_PATTERN,
+        describe: Callable[[T], str] | None = None,
     ) -> None:
         self.what = what
         self._validate = validate
+        self._describe = describe or _describe
         self._pattern = re.compile(pattern)
         self._entries: dict[str, T] = {}
 
@@ -62,7 +65,7 @@ class Registry(Generic[T]):
             old = self._entries.get(name)
             if old is not None and old is not e and not override:
                 raise RegistryError(
-                    f"a {self.what} named {name!r} is already registered ({_describe(old)}); "
+                    f"a {self.what} named {name!r} is already registered ({self._describe(old)}); "
                     "pass override=True to replace it"
                 )
             self._entries[name] = e

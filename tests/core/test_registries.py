@@ -381,3 +381,18 @@ def test_register_command_treats_an_equal_module_path_as_the_same_command() -> N
     finally:
         _cleanup(COMMANDS, name)
     assert "zz-bad-module" not in COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("register", "holder"),
+    [
+        (lambda: mmadapt.register_adapter_kind("fusion", "mean-bottleneck", mmadapt.MeanBottleneckConfig, nn.Identity),
+         "mmadapt.adapters.fusion.mean_bottleneck.MeanBottleneck"),
+        (lambda: mmadapt.register_preset("mma-dfer", lambda anatomies: MultimodalConfig()),
+         "mmadapt.methods.mma_dfer.presets.mma_dfer_config"),
+    ],
+    ids=["fusion-kind", "preset"],
+)
+def test_a_taken_name_is_refused_naming_what_holds_it(register, holder):
+    with pytest.raises(RegistryError, match=rf"already registered \({re.escape(holder)}\); pass override=True"):
+        register()

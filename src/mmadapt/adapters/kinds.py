@@ -66,7 +66,13 @@ def _validate(name: str, kind: AdapterKind) -> None:
         )
 
 
-ADAPTER_KINDS: dict[str, Registry[AdapterKind]] = {role: Registry(f"{role} kind", validate=_validate) for role in ROLES}
+def _describe(kind: AdapterKind) -> str:
+    return f"{kind.module_cls.__module__}.{kind.module_cls.__qualname__}"
+
+
+ADAPTER_KINDS: dict[str, Registry[AdapterKind]] = {
+    role: Registry(f"{role} kind", validate=_validate, describe=_describe) for role in ROLES
+}
 """One registry of kinds per role (``ADAPTER_KINDS["fusion"].list()``)."""
 _KINDS = ADAPTER_KINDS
 _BY_CONFIG: dict[type, AdapterKind] = {}
