@@ -132,3 +132,11 @@ def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "meant"), [(["trian"], "train"), (["-v", "predikt", "--adapter", "x"], "predict")])
+def test_a_mistyped_command_exits_2_naming_the_close_match(argv, meant, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mmadapt: error: unknown command {argv[-1] if len(argv) == 1 else argv[1]!r}; ")
+    assert f"did you mean {meant!r}?" in err and err.count("\n") == 1

@@ -40,7 +40,7 @@ def register_command(name: str, module: str, *, override: bool = False) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmadapt",
-        description="Multimodal adapters for two unimodal ViTs (audio + video); the MMA-DFER recipe.",
+        description="Multimodal adapters for unimodal ViTs (audio, video, ... by stream name); the MMA-DFER recipe.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS:  # argparse would list the choices; name the close one too
+        print(f"mmadapt: error: {COMMANDS.unknown_message(first)}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
