@@ -26,13 +26,13 @@ _ATTR = "_mmadapt_attachment"
 
 
 class AttachMark:
-    """Set on every module of a backbone while a model holds it as ``stream``."""
+    """Set on every module of a backbone while it is attached; ``holder`` says to what, for error messages."""
 
-    def __init__(self, stream: str) -> None:
-        self.stream = stream
+    def __init__(self, holder: str) -> None:
+        self.holder = holder  # e.g. "stream 'video' of a MultimodalAdapterModel"
 
     def __repr__(self) -> str:
-        return f"AttachMark(stream={self.stream!r})"
+        return f"AttachMark({self.holder!r})"
 
 
 def _mark_of(module: nn.Module) -> AttachMark | None:
@@ -61,9 +61,9 @@ def check_attachable(streams: Mapping[str, nn.Module]) -> None:
             if held is not None:
                 where = f"its module {name!r}" if name else "it"
                 raise UnsupportedBackboneError(
-                    f"stream {s!r}: the backbone is already attached ({where} is stream {held.stream!r} of another "
-                    "MultimodalAdapterModel, or a copy of one taken while attached); detach() that model first, or "
-                    "wrap a copy.deepcopy of the backbone made before it was wrapped"
+                    f"stream {s!r}: the backbone is already attached ({where} is {held.holder}, or a copy of one "
+                    "taken while attached); detach() that first, or wrap a copy.deepcopy of the backbone made before "
+                    "it was attached"
                 )
     owner: dict[int, tuple[str, str]] = {}
     for s, backbone in streams.items():

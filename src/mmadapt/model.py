@@ -127,40 +127,44 @@ class MultimodalAdapterModel(nn.Module):
             raise ConfigError(f"MultimodalConfig.input_sizes names {unknown}, which are not streams ({names})")
         tables: dict[str, dict[str, torch.Tensor]] = {}
         undo: dict[str, Any] = {}
-        for s, anatomy in self._anatomy.items():
-            tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
-        self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
-
-        # adapters, built through the kind registry (construction order fixes the seeded initialisation)
-        self.prompts = nn.ModuleDict()
-        if config.prompts is not None:
-            for s, info in self.streams.items():
-                self.prompts[s] = build_adapter(config.prompts, "prompts", info)
-        self.fused_streams: list[str] = []
-        self.fused_layers: list[dict[str, int]] = []
-        if config.fusion is not None:
-            self.fused_streams = config.fusion.participants(names)
-            fused = {s: self.streams[s] for s in self.fused_streams}
-            self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
-        self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
-        self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
-        self._fuse = _fuse  # compile_fusion swaps in the compiled form
-        self.pos_embeds = nn.ModuleDict()
-        if config.tune_pos_embed:
+        try:
             for s, anatomy in self._anatomy.items():
-                slots = anatomy.pos_slots()
-                if slots:
-                    self.pos_embeds[s] = nn.ParameterDict(
-                        {n: nn.Parameter(tables[s].get(n, slot.get().detach()).clone()) for n, slot in slots.items()}
-                    )
-        for module in (self.prompts, self.fusion, self.head, self.pos_embeds):
-            module.to(**factory)
+                tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
+            self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
 
-        self._plan: list[Step] = build_plan(
-            {s: info.depth for s, info in self.streams.items()},
-            self.fused_layers,
-            {s: p.schedule for s, p in self.prompts.items()},
-        )
+            # adapters, built through the kind registry (construction order fixes the seeded initialisation)
+            self.prompts = nn.ModuleDict()
+            if config.prompts is not None:
+                for s, info in self.streams.items():
+                    self.prompts[s] = build_adapter(config.prompts, "prompts", info)
+            self.fused_streams: list[str] = []
+            self.fused_layers: list[dict[str, int]] = []
+            if config.fusion is not None:
+                self.fused_streams = config.fusion.participants(names)
+                fused = {s: self.streams[s] for s in self.fused_streams}
+                self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
+            self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
+            self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
+            self._fuse = _fuse  # compile_fusion swaps in the compiled form
+            self.pos_embeds = nn.ModuleDict()
+            if config.tune_pos_embed:
+                for s, anatomy in self._anatomy.items():
+                    slots = anatomy.pos_slots()
+                    if slots:
+                        start = {n: tables[s].get(n, slot.get().detach()) for n, slot in slots.items()}
+                        self.pos_embeds[s] = nn.ParameterDict({n: nn.Parameter(t.clone()) for n, t in start.items()})
+            for module in (self.prompts, self.fusion, self.head, self.pos_embeds):
+                module.to(**factory)
+
+            self._plan: list[Step] = build_plan(
+                {s: info.depth for s, info in self.streams.items()},
+                self.fused_layers,
+                {s: p.schedule for s, p in self.prompts.items()},
+            )
+        except BaseException:
+            for restore in undo.values():  # a refused config leaves every backbone at its native size
+                restore()
+            raise
         self._attachments: dict[str, _Attachment] = {}
         self._adapters_enabled = True
         self._disable_depth = 0  # open disable_adapters() contexts
@@ -188,7 +192,7 @@ class MultimodalAdapterModel(nn.Module):
                 self.prompts[s].attach(anatomy, hook_blocks=False, strip_output=False)
             # after the prompt hook: tuned fp32 tables and prompts promote the tokens, the blocks take the stream's
             cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
-            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], AttachMark(s))
+            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], AttachMark(f"stream {s!r} of a MultimodalAdapterModel"))
             mark(backbone, self._attachments[s].mark)
         for p in self.adapter_parameters():
             p.requires_grad_(True)

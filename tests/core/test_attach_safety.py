@@ -47,6 +47,11 @@ def _logits(model, vid, aud):
         return model(vid, aud)
 
 
+def _pooled(vit, x):
+    with torch.no_grad():
+        return mmadapt.resolve_anatomy(vit).native_pooled(x)
+
+
 def _record(vit):
     """What detach() must hand back: the state, the grad flags and the positional-table objects themselves."""
     slots = mmadapt.resolve_anatomy(vit).pos_slots()
@@ -198,6 +203,37 @@ def test_a_copy_of_one_attached_backbone_is_refused_it_carries_the_hooks():
     assert hook_count(lone) > 0
     with pytest.raises(UnsupportedBackboneError, match=r"stream 'video'.*copy of one taken while attached"):
         mmadapt.wrap_encoders({"video": lone}, num_classes=3)
+
+
+@pytest.mark.parametrize("family", sorted(SINGLE))
+def test_prompted_and_wrapped_vits_refuse_a_second_attachment(family):
+    torch.manual_seed(0)
+    vit, shape = SINGLE[family](3)
+    x = torch.randn(2, *shape)
+    handle = mmadapt.attach_prompts(vit, mmadapt.PromptConfig(num_prompts=3))
+    prompted = _pooled(vit, x)
+    with pytest.raises(UnsupportedBackboneError, match=r"^stream 'vit': .*prompted by attach_prompts"):
+        mmadapt.attach_prompts(vit)  # hooks would stack: twice the prompts
+    with pytest.raises(UnsupportedBackboneError, match=r"^stream 'video': .*prompted by attach_prompts"):
+        mmadapt.wrap_encoders({"video": vit}, num_classes=3, fusion=None)
+    assert torch.equal(_pooled(vit, x), prompted)
+    model = mmadapt.wrap_encoders({"video": handle.detach()}, num_classes=3, fusion=None)
+    with pytest.raises(UnsupportedBackboneError, match=r"^stream 'vit': .*stream 'video' of a MultimodalAdapterModel"):
+        mmadapt.attach_prompts(vit)
+    mmadapt.attach_prompts(model.detach()[0])
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_a_config_refused_after_resizing_leaves_the_backbones_at_their_native_size(pair):
+    audio, video, a_shape, v_shape = make_pair(pair)
+    records = _record(audio), _record(video)
+    sizes = {"audio": (a_shape[1] + 16, a_shape[2]), "video": (v_shape[1] + 16, v_shape[2] + 16)}
+    with pytest.raises(mmadapt.ConfigError, match="schedule names blocks"):
+        wrap(audio, video, input_sizes=sizes, prompts={"schedule": {99: 1}})
+    for vit, record in zip((audio, video), records, strict=True):
+        _assert_restored(vit, record)
+    model = wrap(audio, video)  # and they wrap at the native size
+    assert [model._anatomy[s].input_size for s in ("audio", "video")] == [a_shape[1:], v_shape[1:]]
 
 
 def test_from_pretrained_wraps_detached_backbones(tmp_path):
