@@ -9,7 +9,7 @@ a per-clip stream takes ``(n, C, H, W)``; the time axis travels with each stream
 
 The backbones are registered as submodules (so ``.to()``, ``.train()`` and ``.eval()`` reach them) but never
 edited: adapters act through hooks and through positional tables swapped in by reference; ``detach()`` hands the
-backbones back bit-identical.
+backbones back bit-identical. A backbone is held by one model at a time (:mod:`mmadapt._attachment`).
 """
 
 from __future__ import annotations
@@ -192,8 +192,9 @@ class MultimodalAdapterModel(nn.Module):
                 self.prompts[s].attach(anatomy, hook_blocks=False, strip_output=False)
             # after the prompt hook: tuned fp32 tables and prompts promote the tokens, the blocks take the stream's
             cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
-            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], AttachMark(f"stream {s!r} of a MultimodalAdapterModel"))
-            mark(backbone, self._attachments[s].mark)
+            held = AttachMark(f"stream {s!r} of a MultimodalAdapterModel")
+            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], held)
+            mark(backbone, held)
         for p in self.adapter_parameters():
             p.requires_grad_(True)
 

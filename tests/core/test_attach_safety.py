@@ -142,7 +142,8 @@ def test_a_second_wrap_is_refused_and_leaves_the_first_model_unchanged(pair):
     model, audio, video, vid, aud = _setup(pair)
     before = _logits(model, vid, aud)
     tuned = {n: p.detach().clone() for n, p in model.adapter_named_parameters()}
-    with pytest.raises(UnsupportedBackboneError, match=r"^stream 'audio': the backbone is already attached.*detach\(\)"):
+    refused = r"^stream 'audio': the backbone is already attached.*detach\(\) that first"
+    with pytest.raises(UnsupportedBackboneError, match=refused):
         wrap(audio, video)
     fresh, _ = make_pair(pair, seed=5)[:2]
     with pytest.raises(UnsupportedBackboneError, match=r"^stream 'video': .*already attached .*stream 'video'"):
@@ -253,6 +254,7 @@ def _embed_calls(model) -> list[int]:
     return calls
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")
 @pytest.mark.parametrize("pair", PAIRS)
 @pytest.mark.parametrize(
     ("case", "message"),
@@ -314,6 +316,7 @@ def test_cpu_inputs_to_a_cuda_model_name_the_stream_and_both_devices():
 def test_backbones_on_different_devices_are_refused_at_wrap_time(pair):
     audio, video, _, _ = make_pair(pair)
     record = _record(audio)
-    with pytest.raises(UnsupportedBackboneError, match=r"^the backbones must all be on one device.*audio on cpu, video on meta"):
+    refused = r"^the backbones must all be on one device.*: audio on cpu, video on meta; move them"
+    with pytest.raises(UnsupportedBackboneError, match=refused):
         wrap(audio, video.to("meta"))
     _assert_restored(audio, record)
