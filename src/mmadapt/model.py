@@ -9,7 +9,7 @@ a per-clip stream takes ``(n, C, H, W)``; the time axis travels with each stream
 
 The backbones are registered as submodules (so ``.to()``, ``.train()`` and ``.eval()`` reach them) but never
 edited: adapters act through hooks and through positional tables swapped in by reference; ``detach()`` hands the
-backbones back bit-identical.
+backbones back bit-identical. A backbone is held by one model at a time (:mod:`mmadapt._attachment`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from torch.utils.checkpoint import checkpoint
 from torch.utils.hooks import RemovableHandle
 
 from . import checkpoint as ckpt
+from ._attachment import AttachMark, check_attachable, mark, unmark
 from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
 from ._freeze import grad_flags, restore_grad_flags
 from .adapters import build_adapter
@@ -65,6 +66,7 @@ class _Attachment:
     original_pos: dict[str, nn.Parameter]
     undo_size: Any
     handles: list[RemovableHandle]
+    mark: AttachMark
 
 
 def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int]) -> dict[str, torch.Tensor]:
@@ -108,6 +110,7 @@ class MultimodalAdapterModel(nn.Module):
     ) -> None:
         super().__init__()
         streams, per_frame = as_streams(backbones, frames=frames)
+        check_attachable(streams)  # before anything is changed: a refused attach leaves every backbone as it was
         if config.num_classes is None:
             raise ConfigError("MultimodalConfig.num_classes is not set; pass num_classes=... to wrap_encoders")
         self.config = config
@@ -124,42 +127,47 @@ class MultimodalAdapterModel(nn.Module):
             raise ConfigError(f"MultimodalConfig.input_sizes names {unknown}, which are not streams ({names})")
         tables: dict[str, dict[str, torch.Tensor]] = {}
         undo: dict[str, Any] = {}
-        for s, anatomy in self._anatomy.items():
-            tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
-        self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
-
-        # adapters, built through the kind registry (construction order fixes the seeded initialisation)
-        self.prompts = nn.ModuleDict()
-        if config.prompts is not None:
-            for s, info in self.streams.items():
-                self.prompts[s] = build_adapter(config.prompts, "prompts", info)
-        self.fused_streams: list[str] = []
-        self.fused_layers: list[dict[str, int]] = []
-        if config.fusion is not None:
-            self.fused_streams = config.fusion.participants(names)
-            fused = {s: self.streams[s] for s in self.fused_streams}
-            self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
-        self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
-        self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
-        self._fuse = _fuse  # compile_fusion swaps in the compiled form
-        self.pos_embeds = nn.ModuleDict()
-        if config.tune_pos_embed:
+        try:
             for s, anatomy in self._anatomy.items():
-                slots = anatomy.pos_slots()
-                if slots:
-                    self.pos_embeds[s] = nn.ParameterDict(
-                        {n: nn.Parameter(tables[s].get(n, slot.get().detach()).clone()) for n, slot in slots.items()}
-                    )
-        for module in (self.prompts, self.fusion, self.head, self.pos_embeds):
-            module.to(**factory)
+                tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
+            self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
 
-        self._plan: list[Step] = build_plan(
-            {s: info.depth for s, info in self.streams.items()},
-            self.fused_layers,
-            {s: p.schedule for s, p in self.prompts.items()},
-        )
+            # adapters, built through the kind registry (construction order fixes the seeded initialisation)
+            self.prompts = nn.ModuleDict()
+            if config.prompts is not None:
+                for s, info in self.streams.items():
+                    self.prompts[s] = build_adapter(config.prompts, "prompts", info)
+            self.fused_streams: list[str] = []
+            self.fused_layers: list[dict[str, int]] = []
+            if config.fusion is not None:
+                self.fused_streams = config.fusion.participants(names)
+                fused = {s: self.streams[s] for s in self.fused_streams}
+                self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
+            self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
+            self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
+            self._fuse = _fuse  # compile_fusion swaps in the compiled form
+            self.pos_embeds = nn.ModuleDict()
+            if config.tune_pos_embed:
+                for s, anatomy in self._anatomy.items():
+                    slots = anatomy.pos_slots()
+                    if slots:
+                        start = {n: tables[s].get(n, slot.get().detach()) for n, slot in slots.items()}
+                        self.pos_embeds[s] = nn.ParameterDict({n: nn.Parameter(t.clone()) for n, t in start.items()})
+            for module in (self.prompts, self.fusion, self.head, self.pos_embeds):
+                module.to(**factory)
+
+            self._plan: list[Step] = build_plan(
+                {s: info.depth for s, info in self.streams.items()},
+                self.fused_layers,
+                {s: p.schedule for s, p in self.prompts.items()},
+            )
+        except BaseException:
+            for restore in undo.values():  # a refused config leaves every backbone at its native size
+                restore()
+            raise
         self._attachments: dict[str, _Attachment] = {}
         self._adapters_enabled = True
+        self._disable_depth = 0  # open disable_adapters() contexts
         self._detached = False
         self._attach(undo)
 
@@ -184,7 +192,9 @@ class MultimodalAdapterModel(nn.Module):
                 self.prompts[s].attach(anatomy, hook_blocks=False, strip_output=False)
             # after the prompt hook: tuned fp32 tables and prompts promote the tokens, the blocks take the stream's
             cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
-            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast])
+            held = AttachMark(f"stream {s!r} of a MultimodalAdapterModel")
+            self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], held)
+            mark(backbone, held)
         for p in self.adapter_parameters():
             p.requires_grad_(True)
 
@@ -198,7 +208,12 @@ class MultimodalAdapterModel(nn.Module):
         """Remove every hook, restore positional tables, input sizes and gradient flags.
 
         Returns the backbones in the streams' order (``(audio_vit, video_vit)`` for the two-stream model) with
-        bit-identical state dicts and outputs; the adapter model is unusable afterwards.
+        bit-identical state dicts and outputs, their original positional-table objects and ``requires_grad`` flags,
+        and without the attachment mark, so they can be wrapped again; the adapter model is unusable afterwards.
+
+        Allowed inside :meth:`disable_adapters` and exact there too: the native tables are then already in their
+        slots, and the context's exit leaves a detached model's backbones alone (refusing it would strand a user who
+        detaches in a ``with`` block that is open for other reasons, e.g. an evaluation of the native path).
         """
         self._check_attached()
         for s, att in self._attachments.items():
@@ -211,6 +226,7 @@ class MultimodalAdapterModel(nn.Module):
                     slot.set(att.original_pos[name])
             att.undo_size()
             restore_grad_flags(self.backbones[s], att.grad_flags)
+            unmark(self.backbones[s], att.mark)
         self._detached = True
         return tuple(self.backbones[s] for s in self.streams)
 
@@ -249,14 +265,19 @@ class MultimodalAdapterModel(nn.Module):
     def disable_adapters(self) -> Iterator[None]:
         """Run the backbones' native path (original positions, no prompts, no fusion) inside the block.
 
-        The head still maps the native pooled features to logits.
+        The head still maps the native pooled features to logits. Re-entrant: contexts nest (a depth counter), and
+        only the outermost exit re-enables the adapters. ``detach()`` inside the block is exact (see :meth:`detach`).
         """
         self._check_attached()
-        self._set_enabled(False)
+        self._disable_depth += 1
         try:
+            if self._disable_depth == 1:
+                self._set_enabled(False)
             yield
         finally:
-            self._set_enabled(True)
+            self._disable_depth -= 1
+            if self._disable_depth == 0 and not self._detached:
+                self._set_enabled(True)
 
     def _set_enabled(self, enabled: bool) -> None:
         self._adapters_enabled = enabled
@@ -327,7 +348,12 @@ class MultimodalAdapterModel(nn.Module):
         raise InputShapeError(f"pass the streams by name, model({by_name}), or as one mapping; got {len(args)} positional")
 
     def _check_inputs(self, inputs: dict[str, Any]) -> dict[str, int]:
-        """Validate every stream's input; returns T per stream (1 for per-clip streams)."""
+        """Validate every stream's input; returns T per stream (1 for per-clip streams).
+
+        Runs inside the traced region of ``torch.compile(model)``, so it only reads static facts (shapes, dtypes,
+        devices, layouts). An empty batch (B=0) is refused rather than answered with an empty output: the fusion
+        and the head average over clips and frames, and an empty batch is almost always a data-loader bug.
+        """
         missing = [s for s in self.streams if s not in inputs]
         unknown = [s for s in inputs if s not in self.streams]
         if missing or unknown:
@@ -340,19 +366,40 @@ class MultimodalAdapterModel(nn.Module):
         for s, info in self.streams.items():
             x = inputs[s]
             rank, layout = (5, "(B, T, C, H, W)") if info.per_frame else (4, "(B, C, H, W)")
+            if isinstance(x, torch.Tensor) and x.is_nested:
+                raise InputShapeError(
+                    f"{s}: nested tensors are not supported; give clips of one length as a {layout} tensor "
+                    "(pad or crop them to a common T)"
+                )
             if not isinstance(x, torch.Tensor) or x.dim() != rank:
                 raise InputShapeError(f"{s}: expected a {layout} tensor, got {tuple(getattr(x, 'shape', ()))}")
+            self._check_device(s, x)
             clips[s] = x.shape[0]
+            if clips[s] == 0:
+                raise InputShapeError(f"{s}: the batch is empty (B=0); give at least one clip")
             frames[s] = x.shape[1] if info.per_frame else 1
             if info.per_frame and frames[s] < 1:
                 raise InputShapeError(f"{s} has T=0 frames")
             self._anatomy[s].check_input(x[:, 0] if info.per_frame else x, f"{s} frames" if info.per_frame else s)
         if len(set(clips.values())) > 1:
             raise InputShapeError("the streams disagree on the number of clips: " + ", ".join(f"{s} {n}" for s, n in clips.items()))
-        check_frames = getattr(self.head, "check_frames", None)
-        if check_frames is not None:
-            check_frames(frames)
+        for module in self.head.modules():  # any part of the head may refuse clip lengths it cannot take
+            check_frames = getattr(module, "check_frames", None)
+            if check_frames is not None:
+                check_frames(frames)
         return frames
+
+    def _check_device(self, stream: str, x: torch.Tensor) -> None:
+        """Inputs must hold data and sit on their backbone's device: one clear error instead of torch's, deep in a
+        block. ``x.device`` is static under ``torch.compile``, so the check traces without a graph break."""
+        if x.device.type == "meta":
+            raise InputShapeError(f"{stream}: the input is a meta tensor (a shape without data); pass real data")
+        device = self._anatomy[stream].device
+        if device is not None and x.device != device:
+            raise InputShapeError(
+                f"{stream}: the input is on {x.device} but the {stream} backbone is on {device}; move the input with "
+                f".to({str(device)!r})"
+            )
 
     def _block(self, stream: str, i: int, x: torch.Tensor, ctx: Any) -> torch.Tensor:
         anatomy = self._anatomy[stream]
@@ -525,6 +572,10 @@ def wrap_encoders(
     ``overrides`` replace preset fields; a dict for ``prompts``/``fusion``/``head`` updates only the keys it names
     (``"type"`` switches kind), ``None`` switches that adapter off. ``adapter_dtype``: see
     :class:`MultimodalAdapterModel` (bf16 backbones get fp32 adapters by default).
+
+    Refused before any backbone is touched: a backbone attached to another model (``detach()`` that one first),
+    streams sharing modules or parameters, and backbones on different devices (the adapters, fusion and head live
+    on one device; move the backbones with ``.to(device)`` first).
     """
     from .presets import get_preset
 

@@ -117,6 +117,13 @@ class Anatomy(ABC):
         return module_dtype(self.blocks[0])
 
     @property
+    def device(self) -> torch.device | None:
+        """Where the blocks' weights are, so where the inputs must be (``None`` for a block without parameters)."""
+        for p in self.blocks[0].parameters():  # a loop, not next(): torch.compile traces it without a break
+            return p.device
+        return None
+
+    @property
     @abstractmethod
     def in_chans(self) -> int: ...
 

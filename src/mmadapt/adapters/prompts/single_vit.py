@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from torch import nn
 
+from ..._attachment import AttachMark, check_attachable, mark, unmark
 from ..._freeze import grad_flags, restore_grad_flags
 from ...anatomy import Anatomy, resolve_anatomy
 from ...streams import StreamInfo
@@ -22,6 +23,7 @@ class PromptedViT:
         self.injector = injector
         self.anatomy = anatomy
         self._grad_flags = grad_flags(vit)
+        self._mark = AttachMark("prompted by attach_prompts")
 
     def parameters(self) -> Iterator[nn.Parameter]:
         return self.injector.parameters()
@@ -30,6 +32,7 @@ class PromptedViT:
         """Remove every hook and restore the ViT's gradient flags; returns the untouched ViT."""
         self.injector.detach()
         restore_grad_flags(self.vit, self._grad_flags)
+        unmark(self.vit, self._mark)
         return self.vit
 
 
@@ -37,8 +40,9 @@ def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze
     """VPT-style prompts on a single ViT: after this, ``vit(x)`` runs with the prompts and pools without them.
 
     The prompt tensors live in ``handle.injector`` (give them to the optimiser); ``handle.detach()`` restores
-    the ViT exactly.
+    the ViT exactly. A ViT attached elsewhere (to a model, or prompted already) is refused: hooks would stack.
     """
+    check_attachable({"vit": vit})
     config = config or PromptConfig()
     anatomy = resolve_anatomy(vit)
     p0 = next(vit.parameters())
@@ -49,4 +53,5 @@ def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze
         for p in vit.parameters():
             p.requires_grad_(False)
     injector.attach(anatomy, hook_blocks=True, strip_output=True)
+    mark(vit, handle._mark)
     return handle

@@ -51,6 +51,16 @@ class JointAdaptation(nn.Module):
         )
         self.proj = nn.Linear(width, dim)
 
+    def check_frames(self, frames: Mapping[str, int]) -> None:
+        """Raise before the encoders run if a per-frame stream's T differs from the anchor's (1 for a per-clip
+        anchor): as :meth:`forward`, which adds them frame by frame."""
+        for s in self.others:
+            if self.per_frame[s] and frames[s] != frames[self.anchor]:
+                raise InputShapeError(
+                    f"{s} has T={frames[s]} frames but the anchor {self.anchor} has T={frames[self.anchor]}; "
+                    "add-project adds the per-frame streams frame by frame, so they need the same T"
+                )
+
     def forward(self, pooled: Mapping[str, torch.Tensor]) -> torch.Tensor:
         x = pooled[self.anchor]
         if not self.per_frame[self.anchor]:
