@@ -75,6 +75,22 @@ def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int])
     return fusion(x, frames)
 
 
+def _check_fused(fusion: nn.Module, x: Mapping[str, torch.Tensor], out: Any) -> None:
+    """A fusion kind must hand back every stream it was given, each in its input's shape and dtype: a kind that
+    drops a stream or reshapes one would otherwise be silently ignored or fail deep inside the next block."""
+    kind = type(fusion).__qualname__
+    if not isinstance(out, Mapping) or set(out) != set(x):
+        got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
+        raise AdapterMismatchError(f"fusion {kind} returned {got}; it must return the streams {sorted(x)}")
+    for s, t in x.items():
+        o = out[s]
+        if not isinstance(o, torch.Tensor) or o.shape != t.shape or o.dtype != t.dtype:
+            what = f"{tuple(o.shape)} {o.dtype}" if isinstance(o, torch.Tensor) else type(o).__name__
+            raise AdapterMismatchError(
+                f"fusion {kind} returned {what} for stream {s!r}; it must keep the input's {tuple(t.shape)} {t.dtype}"
+            )
+
+
 class _StreamCast:
     """Forward hook on the embed stage's last module: its tokens leave in the residual stream's dtype.
 
@@ -430,7 +446,9 @@ class MultimodalAdapterModel(nn.Module):
             elif not enabled:
                 continue
             elif step.op == "fuse":
-                fused = self._fuse(self.fusion[step.index], {s: x[s] for s in self.fused_streams}, frames)
+                inputs = {s: x[s] for s in self.fused_streams}
+                fused = self._fuse(self.fusion[step.index], inputs, frames)
+                _check_fused(self.fusion[step.index], inputs, fused)
                 x.update(fused)
             else:
                 x[step.stream] = self.prompts[step.stream].update(step.index, x[step.stream])

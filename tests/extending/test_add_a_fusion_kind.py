@@ -139,3 +139,44 @@ def test_the_builtin_kinds_are_registered_by_role():
     assert mmadapt.list_adapter_kinds("head") == ["temporal-transformer"]
     assert mmadapt.list_adapter_kinds("joint") == ["add-project"]
     assert mmadapt.get_adapter_kind("fusion", "mean-bottleneck").config_cls is mmadapt.MeanBottleneckConfig
+
+
+class _Broken(GatedAdditive):
+    """A faulty kind: ``how`` says what it gets wrong in its output."""
+
+    how = "drop"
+
+    def forward(self, x: Mapping[str, torch.Tensor], frames: Mapping[str, int]) -> dict[str, torch.Tensor]:
+        out = super().forward(x, frames)
+        first = next(iter(out))
+        if self.how == "drop":
+            del out[first]
+        elif self.how == "extra":
+            out["ghost"] = out[first]
+        elif self.how == "shape":
+            out[first] = out[first][:, :1]
+        elif self.how == "dtype":
+            out[first] = out[first].double()
+        return out
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("drop", r"fusion _Broken returned \['video'\]; it must return the streams \['audio', 'video'\]"),
+        ("extra", r"returned \['audio', 'ghost', 'video'\]; it must return the streams \['audio', 'video'\]"),
+        ("shape", r"returned \(\d+, 1, \d+\) torch.float32 for stream 'audio'; it must keep the input's \(\d+, \d+, \d+\)"),
+        ("dtype", r"returned .* torch.float64 for stream 'audio'; it must keep the input's .* torch.float32"),
+    ],
+)
+def test_a_kind_whose_output_does_not_fit_its_streams_is_named_at_once(how, problem, monkeypatch):
+    monkeypatch.setattr(_Broken, "how", how)
+    mmadapt.register_adapter_kind("fusion", "zz-broken", GatedAdditiveConfig, _Broken)
+    try:
+        audio, video, a_shape, v_shape = make_pair("ast+timm")
+        vid, aud = make_inputs(a_shape, v_shape)
+        model = mmadapt.wrap_encoders(audio, video, num_classes=3, head=SMALL_HEAD, fusion={"type": "zz-broken"})
+        with pytest.raises(mmadapt.AdapterMismatchError, match=problem):
+            model(vid, aud)
+    finally:
+        mmadapt.unregister_adapter_kind("fusion", "zz-broken")
