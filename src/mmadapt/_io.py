@@ -173,7 +173,8 @@ def replace_unit(directory: str | os.PathLike[str], writers: Mapping[str, Callab
     the next call completes the moves. The staging happens inside ``directory``, not beside it, so that other files
     in it (a converted model's backbones, a user's notes) are never touched, the folder keeps its identity (``.``,
     a mount point, an open handle) and no write access to its parent is needed. One writer at a time: two
-    concurrent saves into one folder are not supported (the run-folder lock serialises the recipe's saves).
+    concurrent saves into one folder are not supported, and a reader racing a writer (not a crashed one) may read
+    one file before and one after the save; the guarantee is for whatever is on disk once the writer has stopped.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
