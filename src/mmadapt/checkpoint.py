@@ -5,24 +5,31 @@ and the backbone each stream was saved with. Format-1 files (two fixed streams, 
 tensors such as ``audio_prompts.*``) are read through :func:`migrate_v1`.
 
 Nothing is unpickled; loading is strict and checks everything before touching the model, so a mismatched adapter
-leaves the model unchanged. This module knows nothing of the model class (the model imports it, never the reverse).
+leaves the model unchanged: the format version of both files, keys, shapes, dtypes (a floating parameter takes only
+a floating tensor, never a silent cast) and, by default, that every tensor is finite. ``save_adapter`` refuses
+non-finite tensors, so no NaN adapter is ever written.
+
+Saving replaces both files as one unit (:func:`mmadapt._io.replace_unit`): a save that fails or is killed at any
+moment leaves the folder loading as the previous adapter or the new one, never a mix; other files in the folder
+are left alone. This module knows nothing of the model class (the model imports it, never the reverse).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from ._io import atomic_write, write_json
+from ._io import atomic_write, replace_unit, unit_file, write_json
 from .anatomy import BackboneIdentity
 from .config import MultimodalConfig
 from .errors import AdapterMismatchError, CheckpointError
@@ -31,10 +38,12 @@ from .streams import LEGACY_FRAMES, LEGACY_STREAMS, StreamInfo
 __all__ = [
     "CONFIG_NAME",
     "FORMAT_VERSION",
+    "SUPPORTED_FORMAT_VERSIONS",
     "WEIGHTS_NAME",
     "SavedAdapter",
     "check_adapter_state",
     "check_backbones",
+    "check_finite",
     "check_same_config",
     "migrate_v1",
     "read_adapter",
@@ -46,8 +55,14 @@ __all__ = [
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
 FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (1, 2)
+"""The adapter formats this mmadapt reads (format 1 through :func:`migrate_v1`)."""
+ADAPTER_FILES = (WEIGHTS_NAME, CONFIG_NAME)
+"""Every file ``save_adapter`` writes, in the order it writes them; they are replaced together."""
 _IGNORED_CONFIG_KEYS = ("grad_checkpointing", "preset")
 """Config entries that may differ between a saved adapter and the model it loads into."""
+
+logger = logging.getLogger(__name__)
 
 
 class AdapterOwner(Protocol):
@@ -82,14 +97,22 @@ def _version() -> str:
 
 
 def save_adapter(model: AdapterOwner, directory: str | Path) -> Path:
-    """Write the adapter of ``model`` into ``directory`` (created if needed); returns the directory."""
+    """Write the adapter of ``model`` into ``directory`` (created if needed); returns the directory.
+
+    Both files are replaced as one unit (see :func:`mmadapt._io.replace_unit`); files of other names in
+    ``directory`` are kept. Non-finite tensors are refused before anything is written.
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     # safetensors refuses shared or non-contiguous storage: give it private contiguous copies on the CPU
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.adapter_state_dict().items()}
+    bad = _non_finite(tensors)
+    if bad:
+        raise CheckpointError(
+            f"refusing to save the adapter to {directory}: {_describe_non_finite(bad)}; nothing was written "
+            "(a previous adapter there is kept)"
+        )
     meta = {"format": "mmadapt-adapter", "format_version": str(FORMAT_VERSION), "mmadapt_version": _version()}
     blob = safetensors_bytes(tensors, metadata=meta)
-    atomic_write(directory / WEIGHTS_NAME, lambda handle: handle.write(blob))
     config = {
         "format_version": FORMAT_VERSION,
         "mmadapt_version": _version(),
@@ -100,13 +123,39 @@ def save_adapter(model: AdapterOwner, directory: str | Path) -> Path:
         "num_tensors": len(tensors),
         "num_parameters": sum(t.numel() for t in tensors.values()),
     }
-    write_json(directory / CONFIG_NAME, config)
-    return directory
+    # the lambdas look the writers up when called, so a test (or a wrapper) that replaces them is honoured
+    writers = {
+        WEIGHTS_NAME: lambda path: atomic_write(path, lambda handle: handle.write(blob)),
+        CONFIG_NAME: lambda path: write_json(path, config),
+    }
+    return replace_unit(directory, writers)
+
+
+def _file(directory: str | Path, name: str) -> Path:
+    """The newest committed ``name`` of the adapter in ``directory`` (inside an interrupted save's pending folder
+    while it holds that file, see :func:`mmadapt._io.unit_file`)."""
+    path = unit_file(directory, name)
+    if path.parent != Path(directory):
+        logger.warning(
+            "%s: a save was interrupted after its commit; loading the adapter it committed (the next save_adapter "
+            "into this folder finishes moving it into place)", directory
+        )
+    return path
+
+
+def _check_format_version(version: Any, where: str | Path) -> int:
+    """``version`` as an int if this mmadapt reads it; a clear error naming it otherwise (bools and floats too)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version not in SUPPORTED_FORMAT_VERSIONS:
+        raise CheckpointError(
+            f"{where} has an unknown adapter format_version {version!r} "
+            f"(supported: {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}; this is mmadapt {_version()})"
+        )
+    return version
 
 
 def read_adapter_config(directory: str | Path) -> dict[str, Any]:
-    """The raw ``adapter_config.json`` (any format version)."""
-    path = Path(directory) / CONFIG_NAME
+    """The raw ``adapter_config.json`` (any supported format version, checked)."""
+    path = _file(directory, CONFIG_NAME)
     if not path.is_file():
         raise CheckpointError(f"no adapter config at {path} (expected {CONFIG_NAME} written by save_adapter)")
     try:
@@ -115,32 +164,47 @@ def read_adapter_config(directory: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} holds {type(data).__name__}, not an adapter config object")
-    for key in ("config", "backbones"):
+    for key in ("config", "backbones", "format_version"):
         if key not in data:
             raise CheckpointError(f"{path} has no {key!r} entry; is it an mmadapt adapter config?")
-    version = data.get("format_version", 1)
-    if version not in (1, FORMAT_VERSION):
-        raise CheckpointError(
-            f"{path} has adapter format {version!r}; this mmadapt ({_version()}) reads formats 1 and {FORMAT_VERSION}"
-        )
+    _check_format_version(data["format_version"], path)
     return data
 
 
-def read_adapter_weights(directory: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(directory) / WEIGHTS_NAME
+def read_adapter_weights(directory: str | Path, format_version: int | None = None) -> dict[str, torch.Tensor]:
+    """The adapter tensors; the format version stamped in the file's metadata (when there is one) is checked, and
+    must equal ``format_version`` (the config's) when that is given."""
+    path = _file(directory, WEIGHTS_NAME)
     if not path.is_file():
         raise CheckpointError(f"no adapter weights at {path} (expected {WEIGHTS_NAME} written by save_adapter)")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a safe_open handle is no mapping)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"cannot read {path}: it is truncated or not a safetensors file ({e})") from e
+    if "format_version" in meta:  # files written by hand (save_file without metadata) carry none
+        stamp = meta["format_version"]
+        known = {str(v): v for v in SUPPORTED_FORMAT_VERSIONS}
+        version = known[stamp] if stamp in known else _check_format_version(stamp, path)
+        if format_version is not None and version != format_version:
+            raise CheckpointError(
+                f"{path}: the weights are format {version}, the config beside them format {format_version}; "
+                "the two files come from different saves"
+            )
+    return state
 
 
-def read_adapter(directory: str | Path) -> SavedAdapter:
-    """Config and weights of a saved adapter, in format 2 whatever the file's format."""
+def read_adapter(directory: str | Path, strict_finite: bool = True) -> SavedAdapter:
+    """Config and weights of a saved adapter, in format 2 whatever the file's format.
+
+    Non-finite tensors raise with ``strict_finite`` (the default) and only warn without it.
+    """
     data = read_adapter_config(directory)
-    state = read_adapter_weights(directory)
-    if data.get("format_version", 1) == 1:
+    version = data["format_version"]
+    state = read_adapter_weights(directory, version)
+    check_finite(state, str(Path(directory) / WEIGHTS_NAME), strict=strict_finite)
+    if version == 1:
         data, state = migrate_v1(data, state)
     try:
         streams = [str(s["name"]) for s in data["streams"]]
@@ -148,7 +212,7 @@ def read_adapter(directory: str | Path) -> SavedAdapter:
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"{Path(directory) / CONFIG_NAME}: malformed 'streams' entry ({e})") from None
     config = MultimodalConfig.from_dict(data["config"])
-    return SavedAdapter(config, streams, frames, data["backbones"], state, int(data.get("format_version", 1)))
+    return SavedAdapter(config, streams, frames, data["backbones"], state, version)
 
 
 # ---- format 1 ---------------------------------------------------------------------------------------------
@@ -215,7 +279,8 @@ def check_same_config(saved: MultimodalConfig, current: MultimodalConfig, where:
 def check_adapter_state(
     params: dict[str, nn.Parameter], state: dict[str, torch.Tensor], strict: bool = True, where: str = "state dict"
 ) -> None:
-    """Raise ``AdapterMismatchError`` naming missing/unexpected keys and shape mismatches."""
+    """Raise ``AdapterMismatchError`` naming missing/unexpected keys and shape mismatches, then ``CheckpointError``
+    naming tensors whose dtype their parameter cannot take (an int or bool tensor for a float parameter: no cast)."""
     missing = sorted(set(params) - set(state))
     unexpected = sorted(set(state) - set(params))
     shapes = [
@@ -232,6 +297,54 @@ def check_adapter_state(
         problems.append("shape mismatch " + "; ".join(shapes))
     if problems:
         raise AdapterMismatchError(f"cannot load {where}: " + "; ".join(problems))
+    dtypes = [
+        f"{k}: adapter has {_dtype_name(state[k].dtype)}, model has {_dtype_name(params[k].dtype)}"
+        for k in sorted(set(params) & set(state))
+        if not _castable(state[k].dtype, params[k].dtype)
+    ]
+    if dtypes:
+        raise CheckpointError(
+            f"cannot load {where}: tensors of a dtype their parameter cannot take (no silent cast): " + "; ".join(dtypes)
+        )
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _castable(source: torch.dtype, target: torch.dtype) -> bool:
+    """Whether a tensor of ``source`` may be copied into a parameter of ``target``: floats of any precision into
+    floats; nothing else (an int, bool or complex tensor in a float parameter is a broken or foreign file)."""
+    if target.is_floating_point:
+        return source.is_floating_point
+    return source == target
+
+
+def _non_finite(state: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
+    """``{key: (non-finite count, numel)}`` of the floating tensors holding NaN or inf."""
+    bad = {}
+    for key, tensor in state.items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            count = int((~torch.isfinite(tensor)).sum())
+            if count:
+                bad[key] = (count, tensor.numel())
+    return bad
+
+
+def _describe_non_finite(bad: dict[str, tuple[int, int]]) -> str:
+    keys = _short([f"{k} ({n} of {total})" for k, (n, total) in sorted(bad.items())])
+    return f"{len(bad)} tensors hold non-finite values (NaN/inf): " + ", ".join(keys)
+
+
+def check_finite(state: dict[str, torch.Tensor], where: str, strict: bool = True) -> None:
+    """Raise ``CheckpointError`` (``strict``) or warn naming the tensors that hold NaN or inf, with their counts."""
+    bad = _non_finite(state)
+    if not bad:
+        return
+    message = f"{where}: {_describe_non_finite(bad)}"
+    if strict:
+        raise CheckpointError(f"{message}; refusing to load them (strict_finite=False loads them with a warning)")
+    warnings.warn(f"{message}; loading them because strict_finite=False", UserWarning, stacklevel=4)
 
 
 def _short(keys: list[str], most: int = 8) -> list[str]:

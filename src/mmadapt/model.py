@@ -494,9 +494,12 @@ class MultimodalAdapterModel(nn.Module):
         """Write ``adapter_config.json`` + ``adapter_model.safetensors`` (no backbone weights), atomically."""
         return ckpt.save_adapter(self, directory)
 
-    def load_adapter(self, directory: str | Path) -> None:
-        """Load a saved adapter into this model; strict, and the model is unchanged if anything mismatches."""
-        saved = ckpt.read_adapter(directory)
+    def load_adapter(self, directory: str | Path, *, strict_finite: bool = True) -> None:
+        """Load a saved adapter into this model; strict, and the model is unchanged if anything mismatches.
+
+        NaN/inf tensors are refused unless ``strict_finite=False``, which loads them with a warning.
+        """
+        saved = ckpt.read_adapter(directory, strict_finite=strict_finite)
         ckpt.check_backbones(saved.backbones, self.backbone_identity(), str(directory))
         if saved.frames != {s for s, i in self.streams.items() if i.per_frame}:
             raise AdapterMismatchError(
@@ -512,15 +515,20 @@ class MultimodalAdapterModel(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, *backbones: nn.Module | Mapping[str, nn.Module], **named: nn.Module
+        cls,
+        directory: str | Path,
+        *backbones: nn.Module | Mapping[str, nn.Module],
+        strict_finite: bool = True,
+        **named: nn.Module,
     ) -> MultimodalAdapterModel:
         """Wrap fresh backbones with the adapter saved in ``directory``.
 
         Backbones come as one ``{stream: backbone}`` mapping, by keyword (``audio=..., video=...``) or positionally
         in the saved streams' order (``(audio_vit, video_vit)`` for the two-stream model). Everything is checked
-        before the backbones are touched; on a mismatch they are handed back untouched.
+        before the backbones are touched; on a mismatch they are handed back untouched. ``strict_finite``: see
+        :meth:`load_adapter`.
         """
-        saved = ckpt.read_adapter(directory)
+        saved = ckpt.read_adapter(directory, strict_finite=strict_finite)
         streams = _backbones_for(saved.streams, backbones, named, str(directory))
         actual = {s: resolve_anatomy(b) for s, b in streams.items()}
         identity = {}
