@@ -11,13 +11,19 @@ code runs on load):
 * `callbacks`: `{name: callback.state_dict()}`;
 * `history`: the loop's per-epoch records (so a resumed run's summary covers every epoch);
 * `config`: `TrainConfig.to_dict()` of the run that wrote it (informational).
+
+A file that cannot be read as such (empty, cut short, random bytes, another torch file, missing keys,
+pickled objects) is a `CheckpointError` naming the file and the damage. `resume='auto'` skips damaged
+files with a warning and continues from the newest intact one; an explicit path never falls back.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +31,14 @@ from typing import Any
 import torch
 
 from mmadapt._io import write_torch
+from mmadapt.errors import CheckpointError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "TrainingCheckpoint",
     "checkpoint_dir",
     "find_latest_checkpoint",
+    "find_latest_intact_checkpoint",
     "load_checkpoint",
     "prune_checkpoints",
     "resolve_resume",
@@ -41,6 +49,15 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "mmadapt.recipe.training_checkpoint/1"
 _NAME = re.compile(r"^epoch_(\d+)\.pt$")
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "adapter": dict,
+    "optimizer": dict,
+    "scheduler": dict,
+    "epoch": int,
+    "global_step": int,
+    "rng": (list, tuple),
+}
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format; anything else was never written by us
 
 
 @dataclass
@@ -85,19 +102,26 @@ def save_checkpoint(ckpt: TrainingCheckpoint, out_dir: str | os.PathLike[str]) -
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
-    """Load with `weights_only=True`; a file of another format is rejected by name."""
+    """Load with `weights_only=True`; a damaged or foreign file is a one-line `CheckpointError`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"training checkpoint {path} does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT!r} (found {found!r})")
-    missing = [
-        key for key in ("adapter", "optimizer", "scheduler", "epoch", "global_step", "rng") if key not in payload
-    ]
+        raise CheckpointError(
+            f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT!r} (found {found!r})"
+        )
+    missing = [key for key in _REQUIRED if key not in payload]
     if missing:
-        raise ValueError(f"{path}: training checkpoint lacks {missing}")
+        raise CheckpointError(f"{path}: training checkpoint lacks {missing}")
+    wrong = [
+        f"{key} is {type(payload[key]).__name__}"
+        for key, kind in _REQUIRED.items()
+        if not isinstance(payload[key], kind) or isinstance(payload[key], bool)
+    ]
+    if wrong:
+        raise CheckpointError(f"{path}: training checkpoint has wrong types: {', '.join(wrong)}")
     return TrainingCheckpoint(
         adapter=payload["adapter"],
         optimizer=payload["optimizer"],
@@ -109,6 +133,36 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
         history=list(payload.get("history", [])),
         config=dict(payload.get("config", {})),
     )
+
+
+def _read_payload(path: Path) -> Any:
+    """`torch.load(weights_only=True)` with torch's many failure types turned into one named error.
+
+    torch reports damage as RuntimeError (zip reader), EOFError, OSError or UnpicklingError, the last
+    with advice to retry with `weights_only=False`; that advice would run arbitrary code, so it is
+    never passed on."""
+    with path.open("rb") as handle:  # unreadable (permissions) stays an OSError: the file is not damaged
+        head = handle.read(len(_ZIP_MAGIC))
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"training checkpoint {path} is empty (0 bytes)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if head == _ZIP_MAGIC and "weights only load failed" in str(err).lower():  # garbage fails here too
+            raise CheckpointError(
+                f"training checkpoint {path} holds pickled objects other than tensors and plain containers; "
+                "refused (nothing was executed)"
+            ) from None
+        raise CheckpointError(_damage(path, head, size, err)) from None
+    except Exception as err:  # torch has no common error type for a corrupt file
+        raise CheckpointError(_damage(path, head, size, err)) from None
+
+
+def _damage(path: Path, head: bytes, size: int, err: Exception) -> str:
+    if head == _ZIP_MAGIC:
+        return f"training checkpoint {path} is truncated or corrupt ({size} bytes; {type(err).__name__})"
+    return f"training checkpoint {path} is not a torch checkpoint file ({size} bytes, no archive header)"
 
 
 def _epoch_files(out_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
@@ -134,13 +188,41 @@ def prune_checkpoints(out_dir: str | os.PathLike[str], keep: int) -> list[Path]:
     return doomed
 
 
+def find_latest_intact_checkpoint(out_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest checkpoint that loads, warning about each newer damaged one it skips.
+
+    None when there is no checkpoint at all; a `CheckpointError` when there are some but every one is
+    damaged (starting over would silently throw away the run the caller asked to continue)."""
+    skipped: list[CheckpointError] = []
+    for _, path in reversed(_epoch_files(out_dir)):
+        try:
+            load_checkpoint(path)
+        except CheckpointError as err:
+            skipped.append(err)
+            continue
+        if skipped:
+            warnings.warn(
+                f"skipped damaged training checkpoint(s) {', '.join(str(e) for e in skipped)}; "
+                f"resuming from {path.name}",
+                stacklevel=2,
+            )
+        return path
+    if skipped:
+        raise CheckpointError(
+            f"no intact training checkpoint in {checkpoint_dir(out_dir)}: {'; '.join(str(e) for e in skipped)} "
+            "(delete them to start the run over)"
+        )
+    return None
+
+
 def resolve_resume(resume: str | None, out_dir: str | os.PathLike[str]) -> Path | None:
-    """`None` -> no resume; `'auto'` -> newest checkpoint in out_dir (None when there is none yet,
-    so the same command starts or continues a run); anything else -> that file, which must exist."""
+    """`None` -> no resume; `'auto'` -> newest intact checkpoint in out_dir (None when there is none yet,
+    so the same command starts or continues a run; damaged newer ones are skipped with a warning);
+    anything else -> that file, which must exist (it is loaded, and refused if damaged, by the caller)."""
     if resume is None:
         return None
     if resume == "auto":
-        latest = find_latest_checkpoint(out_dir)
+        latest = find_latest_intact_checkpoint(out_dir)
         if latest is None:
             logger.info("resume='auto': no checkpoint in %s, starting from scratch", checkpoint_dir(out_dir))
         return latest
