@@ -74,11 +74,15 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Turn tensors, tuples and paths into JSON types; NaN/inf become None (they are not valid JSON)."""
+    """Turn tensors, tuples and paths into JSON types.
+
+    Non-finite floats become the strings ``"nan"``, ``"inf"`` and ``"-inf"``: strict JSON has no literal for them,
+    and ``null`` would read back as "missing" and hide a diverged loss. ``float(value)`` turns them back.
+    """
     if isinstance(obj, torch.Tensor):
         return to_jsonable(obj.tolist())
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        return obj if math.isfinite(obj) else str(float(obj))  # 'nan', 'inf', '-inf' (also for numpy floats)
     if isinstance(obj, dict):
         return {str(key): to_jsonable(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -37,3 +37,8 @@ class RegistryError(MMAdaptError, LookupError):
 class UnknownNameError(RegistryError, ConfigError):
     """A config value names an entry its registry does not hold (``dataset: dfwe``): a failed look-up and a config
     mistake at once, so both a registry client and a config loader that prefixes the file or override catch it."""
+
+
+class NonFiniteError(MMAdaptError, FloatingPointError):
+    """Training produced a non-finite loss or gradient more often than ``TrainConfig.max_nonfinite_steps`` allows;
+    the run stops before any NaN weights reach a checkpoint or an adapter."""

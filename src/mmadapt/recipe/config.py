@@ -85,6 +85,12 @@ class TrainConfig(ConfigBase):
     keep_checkpoints: int = _help(1, "Training checkpoints kept in out_dir/checkpoints (newest first).")
     resume: str | None = _help(None, "Checkpoint path to resume from, or 'auto' for the newest in out_dir.")
     max_steps: int | None = _help(None, "Stop after this many optimizer steps (smoke runs); None = no limit.")
+    max_nonfinite_steps: int = _help(
+        0,
+        "Optimizer steps with a non-finite loss or gradient norm that are skipped (no update, gradients dropped) "
+        "before the run stops with NonFiniteError; 0 = stop at the first. A few skips suit bf16/fp16 runs whose "
+        "rare overflows are harmless.",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type checks; JSON/YAML lists become tuples
@@ -92,7 +98,9 @@ class TrainConfig(ConfigBase):
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        non_negative = ("weight_decay", "eps", "min_lr", "num_workers", "eval_every", "log_every")
+        non_negative = (
+            "weight_decay", "eps", "min_lr", "num_workers", "eval_every", "log_every", "max_nonfinite_steps"
+        )
         for name in non_negative:
             if getattr(self, name) < 0:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)!r}")

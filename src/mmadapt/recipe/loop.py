@@ -13,12 +13,17 @@ passes, bf16 autocast per `cfg.amp`, evaluation every `eval_every` epochs and al
 The reported result is the LAST epoch's (official protocol); the best epoch by validation UAR is kept
 next to it, labelled as reference only. After each full epoch a training checkpoint is written;
 `cfg.resume` continues from one to the same weights as an unbroken run.
+
+A step whose loss or total gradient norm is not finite is skipped (no update, gradients dropped); after more than
+`cfg.max_nonfinite_steps` of them the run raises :class:`~mmadapt.errors.NonFiniteError` before any checkpoint,
+adapter or summary is written, so the newest checkpoint on disk is the last finite one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 import warnings
@@ -32,6 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mmadapt._io import write_json
+from mmadapt.errors import NonFiniteError
 from mmadapt.recipe.callbacks import (
     BestMetric,
     Callback,
@@ -123,6 +129,8 @@ class Trainer:
         self.class_names = list(class_names) if class_names is not None else None
         self.layout = stream_layout(model)
         """``{stream: per_frame}``: the streams every batch must carry."""
+        self.nonfinite_steps = 0
+        """Steps skipped in this `fit()` because their loss or gradient norm was not finite."""
 
     # --- set-up ------------------------------------------------------------------------------
     def _default_callbacks(self) -> list[Callback]:
@@ -211,6 +219,7 @@ class Trainer:
             restore_rng_state(rng_to_restore, generator)
 
         loss_fn = get_loss(cfg.loss)
+        self.nonfinite_steps = 0
         callbacks.fire("on_train_start", state)
         final_metrics: ClassificationMetrics | None = None
         clips_seen, train_seconds, stopped_early = 0, 0.0, False
@@ -321,7 +330,9 @@ class Trainer:
         equals one batch of k*b; DDP then averages over processes."""
         cfg, info, device, optimizer = state.cfg, state.info, state.device, state.optimizer
         accum, n_batches = cfg.grad_accum_steps, len(loader)
-        loss_sum, count, window_loss, window_clips = 0.0, 0, 0.0, 0
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        loss_sum, count, clips, window_loss, window_clips = 0.0, 0, 0, 0.0, 0
+        window_loss_sum, window_count = 0.0, 0
         step_tick = time.perf_counter()
         stopped = complete = False
         optimizer.zero_grad(set_to_none=True)
@@ -341,12 +352,20 @@ class Trainer:
                 loss = per_sample.mean()
                 (loss / window).backward()
             batch_loss = float(loss.detach())
-            loss_sum += batch_loss * target.shape[0]
-            count += target.shape[0]
+            window_loss_sum += batch_loss * target.shape[0]
+            window_count += target.shape[0]
+            clips += target.shape[0]
             window_loss += batch_loss / window
             window_clips += target.shape[0] * info.world_size
             if not is_step:
                 continue
+            if self._skip_nonfinite(state, window_loss, params):
+                optimizer.zero_grad(set_to_none=True)
+                window_loss, window_clips, window_loss_sum, window_count = 0.0, 0, 0.0, 0
+                step_tick = time.perf_counter()
+                continue
+            loss_sum, count = loss_sum + window_loss_sum, count + window_count  # skipped windows stay out of it
+            window_loss_sum, window_count = 0.0, 0
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             state.global_step += 1
@@ -369,11 +388,34 @@ class Trainer:
         else:
             complete = True
         return {
-            "loss": loss_sum / max(count, 1),
-            "clips": count * info.world_size,
+            "loss": loss_sum / count if count else math.nan,  # nan: every step of the epoch was skipped
+            "clips": clips * info.world_size,
             "stopped": stopped,
             "complete": complete,
         }
+
+    def _skip_nonfinite(self, state: TrainState, window_loss: float, params: list[nn.Parameter]) -> bool:
+        """Whether this step's loss or total gradient norm is not finite (then it is skipped and counted); raises
+        NonFiniteError once more than `max_nonfinite_steps` were. Under DDP the gradients are already averaged and
+        the verdict is all-reduced too, so every rank skips or stops together."""
+        grads = [p.grad for p in params if p.grad is not None]
+        grad_norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+        bad = not (math.isfinite(window_loss) and math.isfinite(grad_norm))
+        if state.info.enabled:
+            bad = all_reduce_mean(float(bad), state.info, state.device) > 0
+        if not bad:
+            return False
+        self.nonfinite_steps += 1
+        limit = state.cfg.max_nonfinite_steps
+        where = f"epoch {state.epoch + 1}, step {state.global_step + 1}: loss {window_loss}, grad norm {grad_norm}"
+        if self.nonfinite_steps > limit:
+            raise NonFiniteError(
+                f"training stopped at {where} ({self.nonfinite_steps} non-finite steps, "
+                f"TrainConfig.max_nonfinite_steps={limit}); no adapter written, the last finite checkpoint is kept "
+                f"in {state.out_dir / 'checkpoints'}; try a lower lr"
+            )
+        logger.warning("skipped the step at %s (%d of %d allowed)", where, self.nonfinite_steps, limit)
+        return True
 
     def _save_checkpoint(
         self, state: TrainState, callbacks: CallbackList, generator: torch.Generator, epoch: int

@@ -3,6 +3,8 @@
 An append-only log cannot be renamed into place like other outputs, so each line is appended and
 flushed on its own; the logger's state is the file size at the last checkpoint and a resumed run
 truncates back to it, dropping lines a crashed run wrote after that checkpoint (no duplicates).
+Non-finite numbers are written as the strings "nan", "inf", "-inf" (:func:`mmadapt._io.to_jsonable`), never as
+``null``, so a diverged loss is visible in the log and each line stays strict JSON.
 """
 
 from __future__ import annotations
