@@ -1,19 +1,4 @@
 """Moved to :mod:`mmadapt.methods.mma_dfer.convert.layout` (the MMA-DFER wing); this path re-exports it."""
 
-from ..methods.mma_dfer.convert.layout import (
-    POS_SLOT,
-    Dropped,
-    OfficialLayout,
-    Part,
-    Route,
-    build_layout,
-)
-
-__all__ = [
-    "POS_SLOT",
-    "Dropped",
-    "OfficialLayout",
-    "Part",
-    "Route",
-    "build_layout",
-]
+from ..methods.mma_dfer.convert.layout import *  # noqa: F403  (its __all__, listed once there)
+from ..methods.mma_dfer.convert.layout import __all__  # noqa: F401

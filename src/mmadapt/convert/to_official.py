@@ -1,5 +1,4 @@
 """Moved to :mod:`mmadapt.methods.mma_dfer.convert.to_official` (the MMA-DFER wing); this path re-exports it."""
 
-from ..methods.mma_dfer.convert.to_official import to_official
-
-__all__ = ["to_official"]
+from ..methods.mma_dfer.convert.to_official import *  # noqa: F403  (its __all__, listed once there)
+from ..methods.mma_dfer.convert.to_official import __all__  # noqa: F401
