@@ -57,6 +57,7 @@ CONFIGS: list[type[ConfigBase]] = [
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]
 
 EXAMPLES: dict[type[ConfigBase], Any] = {
+    ViTBackboneConfig: lambda: ViTBackboneConfig(embed_dim=64, depth=2, num_heads=2),
     BackboneIdentity: lambda: BackboneIdentity(
         family="timm-vit", cls="timm.models.vision_transformer.VisionTransformer", width=64, depth=2,
         num_prefix_tokens=1, in_chans=3, input_size=(32, 32), patch_size=(16, 16),

@@ -1,12 +1,12 @@
 """Typed description of a plain timm ViT backbone, and its construction.
 
-The ViT-B numbers (width, depth, heads) live here as defaults and nowhere else; tests shrink them through
-the builders' keyword overrides.
+Width, depth and heads have no default: a generic builder assumes no size. The MMA-DFER wing's builders pass
+ViT-B/16 (``methods/mma_dfer/vit_b16.py``); tests shrink it through their keyword overrides.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from timm.models.vision_transformer import VisionTransformer
@@ -28,11 +28,11 @@ class ViTBackboneConfig(ConfigBase):
     """Side of the square, non-overlapping patches."""
     in_chans: int = 3
     """Input channels (3 for RGB frames, 1 for spectrograms)."""
-    embed_dim: int = 768
+    embed_dim: int = field(kw_only=True)
     """Token width D."""
-    depth: int = 12
+    depth: int = field(kw_only=True)
     """Number of transformer blocks."""
-    num_heads: int = 12
+    num_heads: int = field(kw_only=True)
     """Attention heads per block; must divide ``embed_dim``."""
     mlp_ratio: float = 4.0
     """MLP hidden width as a multiple of ``embed_dim``."""

@@ -10,6 +10,7 @@ from mmadapt.backbones.load_report import BuiltBackbone
 from mmadapt.backbones.pretrained_vit import build_pretrained_vit
 from mmadapt.backbones.registry import register_backbone
 from mmadapt.backbones.vit_config import ViTBackboneConfig
+from mmadapt.methods.mma_dfer.vit_b16 import VIT_B16
 from mmadapt.pos_embed import infer_grid
 
 __all__ = ["audiomae_vit_base"]
@@ -34,7 +35,7 @@ def audiomae_vit_base(
     ignored and reported. ``overrides`` go to :class:`ViTBackboneConfig` (e.g. a tiny ``embed_dim``).
     """
     cfg = ViTBackboneConfig(
-        img_size=(frames, mel_bins), in_chans=1, drop_path_rate=drop_path_rate, **overrides
+        **{**VIT_B16, "img_size": (frames, mel_bins), "in_chans": 1, "drop_path_rate": drop_path_rate, **overrides}
     )
     freq_rows = cfg.grid_size[1]
 

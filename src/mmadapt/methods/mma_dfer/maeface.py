@@ -10,6 +10,7 @@ from mmadapt.backbones.load_report import BuiltBackbone
 from mmadapt.backbones.pretrained_vit import build_pretrained_vit
 from mmadapt.backbones.registry import register_backbone
 from mmadapt.backbones.vit_config import ViTBackboneConfig
+from mmadapt.methods.mma_dfer.vit_b16 import VIT_B16
 from mmadapt.pos_embed import infer_grid
 
 __all__ = ["maeface_vit_base"]
@@ -31,7 +32,9 @@ def maeface_vit_base(
     pre-training size). Any head in the checkpoint is ignored; the model has none unless ``num_classes`` is
     passed, in which case the head is freshly initialised. ``overrides`` go to :class:`ViTBackboneConfig`.
     """
-    cfg = ViTBackboneConfig(img_size=(img_size, img_size), in_chans=3, drop_path_rate=drop_path_rate, **overrides)
+    cfg = ViTBackboneConfig(
+        **{**VIT_B16, "img_size": (img_size, img_size), "in_chans": 3, "drop_path_rate": drop_path_rate, **overrides}
+    )
 
     def grid_of(num_tokens: int) -> tuple[int, int]:
         if checkpoint_grid is not None:
