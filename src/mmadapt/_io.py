@@ -33,6 +33,7 @@ __all__ = [
     "finish_pending",
     "fsync_dir",
     "has_pending",
+    "read_user_text",
     "replace_unit",
     "unit_file",
     "to_jsonable",
@@ -40,6 +41,38 @@ __all__ = [
     "write_text",
     "write_torch",
 ]
+
+
+def _config_error(path: Path, problem: str) -> Exception:
+    from .errors import ConfigError
+
+    return ConfigError(f"{path}: {problem}")
+
+
+def read_user_text(
+    path: str | os.PathLike[str],
+    what: str = "file",
+    error: Callable[[Path, str], Exception] = _config_error,
+) -> str:
+    """The UTF-8 text of a file the user wrote (config, manifest, class names, annotation list).
+
+    Every such read goes through here so that a latin-1 file, a folder or a missing path is one line naming the
+    file (and the offending byte), never a raw ``UnicodeDecodeError``. ``error(path, problem)`` builds the
+    exception (a :class:`~mmadapt.errors.ConfigError` by default; the data layer passes its own).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise error(path, f"{what} not found") from None
+    except IsADirectoryError:
+        raise error(path, f"{what} expected, got a folder") from None
+    except OSError as err:
+        raise error(path, f"cannot read {what} ({err.strerror or err})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(path, f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})") from None
 
 
 def atomic_write(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:

@@ -29,7 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from ._io import atomic_write, replace_unit, unit_file, write_json
+from ._io import atomic_write, read_user_text, replace_unit, unit_file, write_json
 from .anatomy import BackboneIdentity
 from .config import MultimodalConfig
 from .errors import AdapterMismatchError, CheckpointError
@@ -158,16 +158,24 @@ def read_adapter_config(directory: str | Path) -> dict[str, Any]:
     path = _file(directory, CONFIG_NAME)
     if not path.is_file():
         raise CheckpointError(f"no adapter config at {path} (expected {CONFIG_NAME} written by save_adapter)")
+    text = read_user_text(path, "adapter config", error=lambda where, problem: CheckpointError(f"{where}: {problem}"))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from e
+    except RecursionError:
+        raise CheckpointError(f"{path}: JSON nested too deeply to be an adapter config") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} holds {type(data).__name__}, not an adapter config object")
     for key in ("config", "backbones", "format_version"):
         if key not in data:
             raise CheckpointError(f"{path} has no {key!r} entry; is it an mmadapt adapter config?")
     _check_format_version(data["format_version"], path)
+    for key in ("config", "backbones"):
+        if not isinstance(data[key], dict):
+            raise CheckpointError(f"{path}: {key!r} must be a JSON object, got {type(data[key]).__name__}")
+    if not all(isinstance(entry, dict) for entry in data["backbones"].values()):
+        raise CheckpointError(f"{path}: every 'backbones' entry must be a JSON object (stream name -> identity)")
     return data
 
 

@@ -163,6 +163,13 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _construct(cls: type[C], values: dict[str, Any], where: str) -> C:
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.init and f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:  # named here: the dataclass's own TypeError speaks of __init__ arguments
+        raise ConfigError(f"{where}: missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
     try:
         return cls(**values)
     except ConfigError as err:

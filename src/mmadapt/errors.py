@@ -6,6 +6,11 @@ from __future__ import annotations
 class MMAdaptError(Exception):
     """Base class of every error mmadapt raises on purpose."""
 
+    exit_code: int = 2
+    """What ``mmadapt`` exits with when this error ends a command: 2, like argparse, because an error raised on
+    purpose names something the user gave (config, override, file, value); a subclass that reports a run failing
+    for another reason sets 1."""
+
 
 class UnsupportedBackboneError(MMAdaptError, TypeError):
     """The backbone's class has no registered anatomy (or the family cannot do what was asked)."""
@@ -42,3 +47,5 @@ class UnknownNameError(RegistryError, ConfigError):
 class NonFiniteError(MMAdaptError, FloatingPointError):
     """Training produced a non-finite loss or gradient more often than ``TrainConfig.max_nonfinite_steps`` allows;
     the run stops before any NaN weights reach a checkpoint or an adapter."""
+
+    exit_code = 1  # the inputs were valid; the run itself failed

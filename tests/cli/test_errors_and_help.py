@@ -1,4 +1,4 @@
-"""Bad input gives exit code 1 (our errors) or 2 (argparse) with a message naming the problem; every option is
+"""Bad input gives one line and exit code 2 (our errors and argparse alike) with a message naming the problem; every option is
 documented in its command's --help."""
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ def test_commands_are_registered():
     assert set(COMMANDS) | {"info"} <= set(_subparsers())
 
 
-def _fails(argv, capsys, code=1) -> str:
+def _fails(argv, capsys, code=2) -> str:
     assert main(argv) == code
-    return capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err  # one line, no traceback
+    return err
 
 
 def test_unknown_override_key_is_named(workspace, tmp_path, capsys):

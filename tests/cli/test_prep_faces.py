@@ -57,5 +57,5 @@ def test_prep_faces_matches_given_videos_by_name(fake_detector, trained, tmp_pat
     assert main(["prep-faces", str(clip), "--labels", str(labels), "--out", str(tmp_path / "f")]) == 0
     assert (tmp_path / "f" / "annotations.txt").read_text() == "voice_rising_0001 8 2\n"
     unlisted = data.root / "clips" / "test" / "anger_0001.mp4"
-    assert main(["prep-faces", str(unlisted), "--labels", str(labels), "--out", str(tmp_path / "g")]) == 1
+    assert main(["prep-faces", str(unlisted), "--labels", str(labels), "--out", str(tmp_path / "g")]) == 2
     assert "anger_0001.mp4: not listed in" in capsys.readouterr().err

@@ -57,15 +57,15 @@ def test_convert_then_load_gives_the_same_model(tmp_path, capsys):
     assert not loaded.training and loaded.get_nb_trainable_parameters() == direct.get_nb_trainable_parameters()
 
 
-def test_cli_errors_exit_1_with_the_reason(tmp_path, capsys):
+def test_cli_errors_exit_2_with_the_reason(tmp_path, capsys):
     sd = tiny_state_dict(S)
     ckpt = tmp_path / "model.pth"
     torch.save({"state_dict": sd}, ckpt)
     wrong = [a if a != str(S) else "224" for a in _args(ckpt, tmp_path / "out")]
-    assert main(wrong) == 1
+    assert main(wrong) == 2
     assert "trained at img_size=160" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing written for a refused checkpoint
     assert main(_args(ckpt, tmp_path / "out")) == 0
-    assert main(_args(ckpt, tmp_path / "out")) == 1
+    assert main(_args(ckpt, tmp_path / "out")) == 2
     assert "--force" in capsys.readouterr().err
     assert main(_args(ckpt, tmp_path / "out", "--force")) == 0

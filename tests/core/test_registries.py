@@ -312,7 +312,7 @@ def test_the_cli_reports_an_unknown_loss_in_one_line(monkeypatch, capsys) -> Non
     monkeypatch.setitem(sys.modules, command.__name__, command)
     try:
         register_command("zz-misspelt-loss", command.__name__)
-        assert main(["zz-misspelt-loss"]) == 1
+        assert main(["zz-misspelt-loss"]) == 2
     finally:
         _cleanup(COMMANDS, "zz-misspelt-loss")
     err = capsys.readouterr().err

@@ -1,6 +1,11 @@
 """The ``mmadapt`` command line: one module per subcommand, registered in ``COMMANDS``.
 
 A subcommand module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Errors end a command with one line on stderr and no traceback (``--debug`` or ``MMADAPT_DEBUG=1`` shows it): an
+error raised on purpose exits with its class's ``exit_code`` (2 for what the user gave, like argparse; 1 for a run
+that failed, e.g. :class:`~mmadapt.errors.NonFiniteError`), a missing or unreadable user file exits 2, anything
+else is a bug reported as an internal error (exit 1), and Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -43,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multimodal adapters for unimodal ViTs (audio, video, ... by stream name); the MMA-DFER recipe.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error (also: MMADAPT_DEBUG=1)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_path in COMMANDS.items():
         module = importlib.import_module(module_path)
@@ -68,11 +77,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    if args.debug or os.environ.get("MMADAPT_DEBUG", "") not in ("", "0"):
+        return int(args._run(args) or 0)
     try:
         return int(args._run(args) or 0)
-    except (MMAdaptError, FileNotFoundError) as e:
-        print(f"mmadapt {args.command}: error: {e}", file=sys.stderr)
+    except MMAdaptError as e:
+        _report(args.command, "error", _one_line(e))
+        return e.exit_code
+    except OSError as e:  # a user path that is missing, a folder, unreadable, full disk...
+        _report(args.command, "error", _one_line(e))
+        return 2
+    except KeyboardInterrupt:
+        _report(args.command, "error", "interrupted")
+        return 130
+    except Exception as e:  # a bug: still one line, with the way to the traceback
+        hint = "rerun with --debug for the traceback"
+        _report(args.command, "internal error", f"{type(e).__name__}: {_one_line(e)} ({hint})")
         return 1
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _report(command: str, kind: str, message: str) -> None:
+    print(f"mmadapt {command}: {kind}: {message}", file=sys.stderr)
 
 
 # command name -> module in this package, in the order `mmadapt --help` lists them

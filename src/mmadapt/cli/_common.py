@@ -128,9 +128,12 @@ def label_names(cfg: ExperimentConfig, count: int) -> list[str]:
 
 
 def resolve_device(name: str | None, cfg: ExperimentConfig) -> torch.device:
+    """The torch device of ``--device`` (or ``train.device``); one that this machine lacks is a ConfigError naming
+    the option, checked before data or backbones are built."""
     from ..recipe.loop import resolve_device as _resolve
 
     try:
         return _resolve(name or cfg.train.device)
     except RuntimeError as err:  # CUDA asked for but absent
-        raise ConfigError(str(err)) from err
+        option = f"--device {name}" if name else f"train.device={cfg.train.device!r}"
+        raise ConfigError(f"{option}: {err} on this machine (use auto or cpu)") from None

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MMAdaptError
-from ._common import ADAPTER_SUBDIR, EXPERIMENT_FILE, add_experiment_arguments, flag_overrides, load_experiment
+from ._common import (
+    ADAPTER_SUBDIR,
+    EXPERIMENT_FILE,
+    add_experiment_arguments,
+    flag_overrides,
+    load_experiment,
+    resolve_device,
+)
 
 if TYPE_CHECKING:
     from ..recipe import TrainConfig
@@ -72,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise ConfigError("--out DIR is required (the run folder)")
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out}: is a file, not a folder")
+    resolve_device(None, cfg)  # a device this machine lacks fails before data and backbones are built
     resume = cfg.train.resume
     if resume not in (None, "auto"):
         if args.folds:

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmadapt._io import read_user_text
 from mmadapt.data.errors import AnnotationError
 from mmadapt.errors import ConfigError, RegistryError, UnknownNameError
 from mmadapt.registry import Registry
@@ -201,7 +202,7 @@ def read_annotation_list(
         raise AnnotationError(src, 0, "annotation list not found")
     base = Path(root) if root is not None else src.parent
     records = []
-    for line_no, raw in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, raw in enumerate(_read_list(src).splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
@@ -226,3 +227,8 @@ def read_annotation_list(
     if not records:
         raise AnnotationError(src, 0, "annotation list holds no clips")
     return records
+
+
+def _read_list(src: Path) -> str:
+    """The annotation list's text; a non-UTF-8 or unreadable file is an :class:`AnnotationError` naming it."""
+    return read_user_text(src, "annotation list", error=lambda path, problem: AnnotationError(path, 0, problem))

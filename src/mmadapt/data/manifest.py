@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmadapt._io import read_user_text
 from mmadapt.data.errors import AnnotationError
 
 __all__ = ["ManifestRecord", "read_manifest"]
@@ -56,7 +57,7 @@ def _label(value: object, class_names: Sequence[str] | None, num_classes: int | 
 
 
 def _rows(src: Path, kind: str) -> list[tuple[int, dict[str, object]]]:
-    text = src.read_text(encoding="utf-8")
+    text = read_user_text(src, "manifest", error=lambda path, problem: AnnotationError(path, 0, problem))
     if kind == "csv":
         reader = csv.DictReader(text.splitlines())
         if reader.fieldnames is None or "video" not in reader.fieldnames or "label" not in reader.fieldnames:

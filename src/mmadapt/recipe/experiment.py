@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mmadapt._io import write_json, write_text
+from mmadapt._io import read_user_text, write_json, write_text
 from mmadapt.config import MultimodalConfig
 from mmadapt.config_base import ConfigBase, apply_overrides
 from mmadapt.data import (
@@ -257,15 +257,29 @@ class ExperimentConfig(ConfigBase):
 def _read_mapping(path: Path) -> Any:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        raise ConfigError(f"{path}: experiment configs end in .yaml, .yml or .json")
+    text = read_user_text(path, "experiment config")
     try:
-        if path.suffix in (".yaml", ".yml"):
-            return yaml.safe_load(text) or {}
         if path.suffix == ".json":
             return json.loads(text)
-    except (ValueError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot parse ({err})") from err
-    raise ConfigError(f"{path}: experiment configs end in .yaml, .yml or .json")
+        return yaml.safe_load(text) or {}
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg})") from None
+    except yaml.MarkedYAMLError as err:
+        raise ConfigError(f"{path}: {_yaml_problem(err)}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML ({' '.join(str(err).split())})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be an experiment config") from None
+
+
+def _yaml_problem(err: Any) -> str:
+    """A YAML syntax error on one line: where (1-based line and column, as editors count) and what."""
+    mark = err.problem_mark or err.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = " ".join(p for p in (err.context, err.problem) if p)
+    return f"{where}invalid YAML ({' '.join(what.split()) or 'syntax error'})"
 
 
 def _rebase_paths(d: dict[str, Any], base: Path) -> None:
@@ -294,9 +308,12 @@ def class_names(cfg: ExperimentConfig) -> tuple[str, ...] | None:
 def _read_class_names(path: Path) -> list[str]:
     if not path.is_file():
         raise ConfigError(f"data.source.class_names: file {path} not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path, "class-name file")
     if path.suffix == ".json":
-        obj = json.loads(text)
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise ConfigError(f"{path}: invalid JSON ({getattr(err, 'msg', 'nested too deeply')})") from None
         names = obj.get("classes") if isinstance(obj, dict) else obj
         if not isinstance(names, list) or not names:
             raise ConfigError(f"{path}: expected a JSON list of class names or {{\"classes\": [...]}}")

@@ -1,0 +1,102 @@
+"""Every bad value given to the command line ends the command with one stderr line naming the key (or file) and
+the value, exit code 2 and no traceback; `--debug` shows the traceback instead (issue 13 item 9)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mmadapt.cli import main
+
+PRINT = "--print-config"
+
+
+def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 2) -> str:
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("model.num_classes=abc", ["model.num_classes", "abc", "integer"]),
+        ("model.num_classes=6.0", ["model.num_classes", "6.0", "integer"]),
+        ("model.init_seed=abc", ["model.init_seed", "abc"]),
+        ("data.num_frames=4.5", ["data.num_frames", "4.5"]),
+        ("data.num_frames=abc", ["data.num_frames", "abc"]),
+        ("data.sample_rate=16k", ["data.sample_rate", "16k"]),
+        ("data.transform.img_size='32'", ["data.transform.img_size", "32"]),
+        ("model.overrides.fusion.latent_dim=abc", ["latent_dim", "abc"]),
+        ("train.lr=nan", ["lr", "nan", "finite"]),
+        ("train.device=tpu", ["device", "tpu"]),
+        ("train.device=meta", ["device", "meta"]),
+        ("train.loss=focal", ["loss", "focal", "cross_entropy"]),
+    ],
+)
+def test_a_bad_override_is_one_line_naming_key_and_value(workspace, override, fragments, capsys):
+    err = _one_line_error(["train", "--config", str(workspace.config), override, PRINT], capsys)
+    assert err.startswith("mmadapt train: error: ")
+    assert all(f in err for f in fragments), err
+
+
+def test_a_config_that_is_not_a_mapping_names_the_section(tmp_path, capsys):
+    config = tmp_path / "exp.yaml"
+    config.write_text("data: abc\n", encoding="utf-8")
+    err = _one_line_error(["train", "--config", str(config), PRINT], capsys)
+    assert str(config) in err and "data" in err and "'abc'" in err
+
+
+def test_a_non_utf8_config_names_the_file_and_the_byte(tmp_path, capsys):
+    config = tmp_path / "latin.yaml"
+    config.write_bytes("model:\n  preset: caf\xe9\n".encode("latin-1"))
+    err = _one_line_error(["train", "--config", str(config), PRINT], capsys)
+    assert str(config) in err and "not UTF-8" in err and "0xe9 at offset 20" in err
+
+
+def test_a_yaml_syntax_error_names_line_and_column(tmp_path, capsys):
+    config = tmp_path / "broken.yaml"
+    config.write_text("model:\n  preset: [mma-dfer\n", encoding="utf-8")
+    err = _one_line_error(["train", "--config", str(config), PRINT], capsys)
+    assert str(config) in err and "invalid YAML" in err and "line " in err
+
+
+def test_a_non_utf8_manifest_names_the_file(workspace, tmp_path, capsys):
+    manifest = tmp_path / "train.csv"
+    manifest.write_bytes("video,label\nclip_\xe9.mp4,0\n".encode("latin-1"))
+    err = _one_line_error(
+        ["train", "--config", str(workspace.config), f"data.source.train={manifest}", "--out", str(tmp_path / "r")],
+        capsys,
+    )
+    assert str(manifest) in err and "not UTF-8" in err and not (tmp_path / "r").exists()
+
+
+def test_out_naming_a_file_is_refused_before_anything_is_built(workspace, tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me", encoding="utf-8")
+    err = _one_line_error(["train", "--config", str(workspace.config), "--out", str(taken)], capsys)
+    assert f"--out {taken}: is a file" in err and taken.read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_on_a_machine_without_it_is_refused_before_the_run(workspace, tmp_path, capsys):
+    out = tmp_path / "r"
+    err = _one_line_error(["train", "--config", str(workspace.config), "train.device=cuda", "--out", str(out)], capsys)
+    assert "train.device='cuda'" in err and "CUDA is not available" in err and not out.exists()
+
+
+def test_debug_shows_the_traceback_instead(workspace):
+    with pytest.raises(Exception, match="model.num_classes"):
+        main(["--debug", "train", "--config", str(workspace.config), "model.num_classes=abc", PRINT])
+
+
+def test_a_bug_is_one_line_pointing_to_debug(monkeypatch, workspace, capsys):
+    import mmadapt.cli.train as train_cmd
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(train_cmd, "load_experiment", broken)
+    err = _one_line_error(["train", "--config", str(workspace.config), PRINT], capsys, code=1)
+    assert "mmadapt train: internal error: KeyError" in err and "--debug" in err
