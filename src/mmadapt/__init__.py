@@ -32,6 +32,8 @@ from .errors import (
     MMAdaptError,
     NonFiniteError,
     RegistryError,
+    RunFolderError,
+    RunFolderInUseError,
     UnknownNameError,
     UnsupportedBackboneError,
 )
@@ -64,6 +66,8 @@ __all__ = [
     "PromptedViT",
     "Registry",
     "RegistryError",
+    "RunFolderError",
+    "RunFolderInUseError",
     "StreamInfo",
     "StreamOutputs",
     "TemporalHead",

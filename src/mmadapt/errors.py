@@ -49,3 +49,12 @@ class NonFiniteError(MMAdaptError, FloatingPointError):
     the run stops before any NaN weights reach a checkpoint or an adapter."""
 
     exit_code = 1  # the inputs were valid; the run itself failed
+
+
+class RunFolderError(MMAdaptError, ValueError):
+    """A training run's ``out_dir`` holds another run's files (or a damaged ``run.json``), and neither ``resume`` nor
+    ``overwrite`` says what to do with them."""
+
+
+class RunFolderInUseError(RunFolderError):
+    """Another process is training into the same run folder right now (it holds the folder's lock)."""

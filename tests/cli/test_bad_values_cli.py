@@ -100,3 +100,26 @@ def test_a_bug_is_one_line_pointing_to_debug(monkeypatch, workspace, capsys):
     monkeypatch.setattr(train_cmd, "load_experiment", broken)
     err = _one_line_error(["train", "--config", str(workspace.config), PRINT], capsys, code=1)
     assert "mmadapt train: internal error: KeyError" in err and "--debug" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "make_target", "fragment"),
+    [
+        ("train", lambda tmp: (tmp / "f").touch() or tmp / "f", "is a file, not a folder"),
+        ("train", lambda tmp: (tmp / "f").touch() or tmp / "f" / "run", "is a file, so the folder cannot be created"),
+        ("predict", lambda tmp: (tmp / "d").mkdir() or tmp / "d", "is a folder, not a file"),
+        ("predict", lambda tmp: (tmp / "f").touch() or tmp / "f" / "p.json", "is a file, so the folder cannot"),
+        ("eval", lambda tmp: (tmp / "f").touch() or tmp / "f", "is a file, not a folder"),
+    ],
+)
+def test_an_unusable_output_path_is_refused_before_any_work(trained, tmp_path, capsys, command, make_target, fragment):
+    target = make_target(tmp_path)
+    clip = trained.workspace.data.test_manifest
+    video = str(next(trained.workspace.data.root.rglob("*.mp4")))
+    argv = {
+        "train": ["train", "--config", str(trained.workspace.config), "--out", str(target)],
+        "predict": ["predict", "--adapter", str(trained.out), video, "--json", str(target)],
+        "eval": ["eval", "--adapter", str(trained.out), "--manifest", str(clip), "--out", str(target)],
+    }[command]
+    err = _one_line_error(argv, capsys)
+    assert str(target) in err and fragment in err

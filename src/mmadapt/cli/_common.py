@@ -23,6 +23,34 @@ ADAPTER_SUBDIR = "adapter"
 """Where the training recipe saves the adapter inside a run folder."""
 
 
+# ---- output paths -------------------------------------------------------------------------------------------
+def check_output_dir(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any compute, an output folder that cannot be made: a file there, or no way to create it."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a file, not a folder")
+    _check_creatable(path, flag)
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """Refuse, before any compute, an output file that cannot be written: a folder there, or no way to create it."""
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a folder, not a file")
+    _check_creatable(path.parent, flag, of=path)
+
+
+def _check_creatable(folder: Path, flag: str, of: Path | None = None) -> None:
+    import os
+
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    target = of if of is not None else folder
+    if not ancestor.is_dir():
+        raise ConfigError(f"{flag} {target}: {ancestor} is a file, so the folder cannot be created")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {target}: {ancestor} is not writable")
+
+
 # ---- option groups --------------------------------------------------------------------------------------------
 def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, examples: str) -> None:
     """``--config FILE`` and positional ``KEY=VALUE`` overrides."""

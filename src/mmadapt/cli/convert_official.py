@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from mmadapt.methods.mma_dfer.convert import from_official, save_converted
     from mmadapt.methods.mma_dfer.convert.directory import MANIFEST
 
+    from ._common import check_output_dir
+
+    check_output_dir(args.out)
     if (args.out / MANIFEST).exists() and not args.force:
         raise ConfigError(f"{args.out} already holds a converted model ({MANIFEST}); pass --force to overwrite it")
     result = from_official(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download)"
 
@@ -33,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from mmadapt.demo.driver import DEMO_ABLATIONS, DemoConfig, run_demo
+
+    from ._common import check_output_dir
+
+    check_output_dir(Path(args.out))
 
     logging.getLogger("mmadapt").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("mmadapt.recipe.checkpoint").setLevel(max(logging.getLogger().level, logging.WARNING))

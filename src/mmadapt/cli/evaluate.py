@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..recipe import evaluate, save_confusion_matrix
     from ..recipe.experiment import build_dataset
-    from ._common import experiment_for_adapter, label_names, load_trained_model, resolve_device
+    from ._common import check_output_dir, experiment_for_adapter, label_names, load_trained_model, resolve_device
 
     adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
     kind = "manifest" if args.manifest is not None else "annotations"
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     batch_size = args.batch_size if args.batch_size is not None else cfg.train.eval_batch_size
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
+    out = args.out if args.out is not None else adapter_dir.parent / f"eval-{data_file.stem}"
+    check_output_dir(out)  # before the clips are scored
     dataset = build_dataset(cfg, data_file, "test")
     device = resolve_device(args.device, cfg)
     model = load_trained_model(adapter_dir, cfg, device)
@@ -67,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
     metrics = evaluate(
         model, dataset, batch_size=batch_size, num_workers=args.num_workers, amp=cfg.train.amp, loss=cfg.train.loss
     )
-    out = args.out if args.out is not None else adapter_dir.parent / f"eval-{data_file.stem}"
     write_json(
         out / "metrics.json",
         {

@@ -63,10 +63,12 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..recipe.evaluation import forward_views, split_streams
     from ..recipe.protocols import stream_layout
-    from ._common import experiment_for_adapter, label_names, load_trained_model, resolve_device
+    from ._common import check_output_file, experiment_for_adapter, label_names, load_trained_model, resolve_device
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
+    if args.json is not None:
+        check_output_file(args.json, "--json")  # before any clip is decoded
     audio_files = args.audio or [None] * len(args.videos)
     if len(audio_files) != len(args.videos):
         raise ConfigError(f"{len(args.videos)} videos but {len(audio_files)} --audio files; give one per video")

@@ -68,7 +68,9 @@ def _labels_for(videos: list[Path], labels_file: Path | None) -> tuple[list[Path
 
 def run(args: argparse.Namespace) -> int:
     from ..data import FaceCropConfig, prep_faces
+    from ._common import check_output_dir
 
+    check_output_dir(args.out)  # before the detector runs
     videos, labels = _labels_for(list(args.videos), args.labels)
     config = FaceCropConfig(
         size=args.size,

@@ -3,15 +3,17 @@
 
 The run folder receives ``experiment.yaml`` (the resolved config, absolute paths), ``config.json``,
 ``metrics.jsonl``, ``summary.json`` (final = last epoch, the official protocol), ``confusion_final.{json,png}``,
-``checkpoints/`` and ``adapter/`` (``adapter_config.json`` + ``adapter_model.safetensors`` + experiment.yaml);
+``run.json`` (the run id), ``checkpoints/`` and ``adapter/`` (``adapter_config.json`` + ``adapter_model.safetensors`` + experiment.yaml);
 with a test split also ``test_metrics.json`` and ``confusion_test.{json,png}``. With ``--folds`` each fold
 goes to ``fold_<k>/`` (data paths take a ``{fold}`` placeholder) and ``kfold_summary.json`` holds mean and std.
-Works under ``torchrun`` (only rank 0 writes files).
+Works under ``torchrun`` (only rank 0 writes files). A folder holding another run is refused unless ``--resume``
+continues it or ``--overwrite`` replaces it; a folder another process is training into is refused at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -24,6 +26,7 @@ from ._common import (
     ADAPTER_SUBDIR,
     EXPERIMENT_FILE,
     add_experiment_arguments,
+    check_output_dir,
     flag_overrides,
     load_experiment,
     resolve_device,
@@ -50,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="continue from a training checkpoint: 'auto' = the newest in the run folder, or a checkpoint file",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run in a --out folder that holds another run (its checkpoints and summary are deleted)",
+    )
+    p.add_argument(
         "--folds",
         type=int,
         nargs="+",
@@ -73,14 +81,15 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, train=_replace_train(cfg.train, out_dir=str(args.out)))
     if args.resume is not None:
         cfg = dataclasses.replace(cfg, train=_replace_train(cfg.train, resume=args.resume))
+    if args.overwrite:
+        cfg = dataclasses.replace(cfg, train=_replace_train(cfg.train, overwrite=True))
     cfg = cfg.with_absolute_paths()
     if args.print_config:
         sys.stdout.write(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         return 0
     if args.out is None:
         raise ConfigError("--out DIR is required (the run folder)")
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out}: is a file, not a folder")
+    check_output_dir(args.out)
     resolve_device(None, cfg)  # a device this machine lacks fails before data and backbones are built
     resume = cfg.train.resume
     if resume not in (None, "auto"):
@@ -107,7 +116,21 @@ def _save_experiment(cfg: ExperimentConfig, folder: Path) -> None:
         cfg.save(folder / EXPERIMENT_FILE)
 
 
+def _run_folder(cfg: ExperimentConfig, out: Path) -> contextlib.AbstractContextManager[Any]:
+    """Lock and claim the run folder before anything is written into it (rank 0; the trainer claims it again)."""
+    from ..recipe.run_folder import claim_run_folder
+
+    if not _is_main_process():
+        return contextlib.nullcontext()
+    return claim_run_folder(out, resume=cfg.train.resume, overwrite=cfg.train.overwrite)
+
+
 def _run_single(cfg: ExperimentConfig) -> int:
+    with _run_folder(cfg, Path(cfg.train.out_dir)):
+        return _train_single(cfg)
+
+
+def _train_single(cfg: ExperimentConfig) -> int:
     from .._io import write_json
     from ..recipe import evaluate, save_confusion_matrix, seed_everything, train
     from ..recipe.distributed import get_dist_info
@@ -147,8 +170,11 @@ def _run_single(cfg: ExperimentConfig) -> int:
 def _run_kfold(cfg: ExperimentConfig, folds: list[int]) -> int:
     from ..recipe import run_kfold, seed_everything
     from ..recipe.experiment import build_dataset, build_model, class_names
+    from ..recipe.run_folder import inspect_run_folder
 
     out = Path(cfg.train.out_dir)
+    for fold in folds:  # another run's fold folder is refused before any file is written
+        inspect_run_folder(out / f"fold_{fold}", resume=cfg.train.resume, overwrite=cfg.train.overwrite)
     _save_experiment(cfg, out)
 
     def make_datasets(fold: int) -> tuple[Any, Any]:

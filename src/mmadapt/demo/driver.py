@@ -235,7 +235,7 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
         )
         train_cfg = TrainConfig(
             epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, num_workers=0, device="cpu", amp="off",
-            out_dir=str(out / "runs" / preset), progress=progress, log_every=0, seed=cfg.seed + 1,
+            out_dir=str(out / "runs" / preset), progress=progress, log_every=0, seed=cfg.seed + 1, overwrite=True,
         )
         result = train(model, train_set, test_set, train_cfg, callbacks=[EpochReport(preset)],
                        class_names=SYNTHETIC_CLASSES)

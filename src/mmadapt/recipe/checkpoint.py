@@ -10,11 +10,14 @@ code runs on load):
 * `rng`: one `capture_rng_state()` per process (DDP ranks have their own streams);
 * `callbacks`: `{name: callback.state_dict()}`;
 * `history`: the loop's per-epoch records (so a resumed run's summary covers every epoch);
-* `config`: `TrainConfig.to_dict()` of the run that wrote it (informational).
+* `config`: `TrainConfig.to_dict()` of the run that wrote it (a resumed run compares its own with it:
+  :mod:`mmadapt.recipe.resume_changes`);
+* `run_id`: the run that wrote it (:mod:`mmadapt.recipe.run_folder`); older checkpoints have none.
 
 A file that cannot be read as such (empty, cut short, random bytes, another torch file, missing keys,
 pickled objects) is a `CheckpointError` naming the file and the damage. `resume='auto'` skips damaged
-files with a warning and continues from the newest intact one; an explicit path never falls back.
+files with a warning and continues from the newest intact one; an explicit path never falls back. Listing, pruning
+and `resume='auto'` take `run_ids` so that only the current run's checkpoints count.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import pickle
 import re
 import warnings
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +41,12 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "TrainingCheckpoint",
     "checkpoint_dir",
+    "checkpoint_files",
     "find_latest_checkpoint",
     "find_latest_intact_checkpoint",
     "load_checkpoint",
     "prune_checkpoints",
+    "read_checkpoint_run_id",
     "resolve_resume",
     "save_checkpoint",
 ]
@@ -73,6 +79,7 @@ class TrainingCheckpoint:
     callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -86,6 +93,7 @@ class TrainingCheckpoint:
             "callbacks": self.callbacks,
             "history": self.history,
             "config": self.config,
+            "run_id": self.run_id,
         }
 
 
@@ -132,6 +140,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
         callbacks=dict(payload.get("callbacks", {})),
         history=list(payload.get("history", [])),
         config=dict(payload.get("config", {})),
+        run_id=run_id if isinstance(run_id := payload.get("run_id"), str) else None,
     )
 
 
@@ -165,7 +174,8 @@ def _damage(path: Path, head: bytes, size: int, err: Exception) -> str:
     return f"training checkpoint {path} is not a torch checkpoint file ({size} bytes, no archive header)"
 
 
-def _epoch_files(out_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+def checkpoint_files(out_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(epoch, path)`` of every ``epoch_XXXX.pt`` in `out_dir/checkpoints`, oldest first (any run)."""
     folder = checkpoint_dir(out_dir)
     if not folder.is_dir():
         return []
@@ -173,32 +183,60 @@ def _epoch_files(out_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def find_latest_checkpoint(out_dir: str | os.PathLike[str]) -> Path | None:
-    """The checkpoint with the highest epoch in `out_dir/checkpoints`, or None."""
-    files = _epoch_files(out_dir)
-    return files[-1][1] if files else None
+RunIds = Container[str | None] | None
+"""Which runs' checkpoints count: a set of run ids (None inside it: checkpoints without one), or None for all."""
 
 
-def prune_checkpoints(out_dir: str | os.PathLike[str], keep: int) -> list[Path]:
-    """Delete all but the newest `keep` checkpoints; returns the deleted paths."""
-    files = _epoch_files(out_dir)
-    doomed = [path for _, path in files[: max(len(files) - keep, 0)]]
+def read_checkpoint_run_id(path: str | os.PathLike[str]) -> str | None:
+    """The run id stamped in a checkpoint, without reading its tensors (memory-mapped load); None if it has none."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # damaged: the full load names the damage
+        raise CheckpointError(f"training checkpoint {path} cannot be read ({type(err).__name__})") from None
+    run_id = payload.get("run_id") if isinstance(payload, dict) else None
+    return run_id if isinstance(run_id, str) else None
+
+
+def _owned(path: Path, run_ids: RunIds) -> bool:
+    if run_ids is None:
+        return True
+    try:
+        return read_checkpoint_run_id(path) in run_ids
+    except CheckpointError:
+        return False  # whose it is cannot be told: never pruned, never resumed from
+
+
+def find_latest_checkpoint(out_dir: str | os.PathLike[str], run_ids: RunIds = None) -> Path | None:
+    """The checkpoint with the highest epoch in `out_dir/checkpoints` (of the runs `run_ids`), or None."""
+    files = [path for _, path in checkpoint_files(out_dir) if _owned(path, run_ids)]
+    return files[-1] if files else None
+
+
+def prune_checkpoints(out_dir: str | os.PathLike[str], keep: int, run_ids: RunIds = None) -> list[Path]:
+    """Delete all but the newest `keep` checkpoints (of the runs `run_ids`; others are left alone); returns the
+    deleted paths."""
+    files = [path for _, path in checkpoint_files(out_dir) if _owned(path, run_ids)]
+    doomed = files[: max(len(files) - keep, 0)]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
 
 
-def find_latest_intact_checkpoint(out_dir: str | os.PathLike[str]) -> Path | None:
-    """The newest checkpoint that loads, warning about each newer damaged one it skips.
+def find_latest_intact_checkpoint(out_dir: str | os.PathLike[str], run_ids: RunIds = None) -> Path | None:
+    """The newest checkpoint (of the runs `run_ids`) that loads, warning about each newer damaged one it skips.
 
     None when there is no checkpoint at all; a `CheckpointError` when there are some but every one is
-    damaged (starting over would silently throw away the run the caller asked to continue)."""
+    damaged (starting over would silently throw away the run the caller asked to continue). Intact checkpoints of
+    other runs are passed over."""
     skipped: list[CheckpointError] = []
-    for _, path in reversed(_epoch_files(out_dir)):
+    for _, path in reversed(checkpoint_files(out_dir)):
         try:
-            load_checkpoint(path)
+            ckpt = load_checkpoint(path)
         except CheckpointError as err:
             skipped.append(err)
+            continue
+        if run_ids is not None and ckpt.run_id not in run_ids:
+            logger.info("passing over %s: it belongs to run %s", path, ckpt.run_id)
             continue
         if skipped:
             warnings.warn(
@@ -215,14 +253,14 @@ def find_latest_intact_checkpoint(out_dir: str | os.PathLike[str]) -> Path | Non
     return None
 
 
-def resolve_resume(resume: str | None, out_dir: str | os.PathLike[str]) -> Path | None:
-    """`None` -> no resume; `'auto'` -> newest intact checkpoint in out_dir (None when there is none yet,
-    so the same command starts or continues a run; damaged newer ones are skipped with a warning);
+def resolve_resume(resume: str | None, out_dir: str | os.PathLike[str], run_ids: RunIds = None) -> Path | None:
+    """`None` -> no resume; `'auto'` -> newest intact checkpoint of the runs `run_ids` in out_dir (None when there is
+    none yet, so the same command starts or continues a run; damaged newer ones are skipped with a warning);
     anything else -> that file, which must exist (it is loaded, and refused if damaged, by the caller)."""
     if resume is None:
         return None
     if resume == "auto":
-        latest = find_latest_intact_checkpoint(out_dir)
+        latest = find_latest_intact_checkpoint(out_dir, run_ids)
         if latest is None:
             logger.info("resume='auto': no checkpoint in %s, starting from scratch", checkpoint_dir(out_dir))
         return latest

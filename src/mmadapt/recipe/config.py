@@ -83,7 +83,17 @@ class TrainConfig(ConfigBase):
     progress: bool = _help(True, "Show progress bars (always off when stderr is not a TTY).")
     tensorboard: bool = _help(False, "Also log scalars to TensorBoard (needs the tensorboard package).")
     keep_checkpoints: int = _help(1, "Training checkpoints kept in out_dir/checkpoints (newest first).")
-    resume: str | None = _help(None, "Checkpoint path to resume from, or 'auto' for the newest in out_dir.")
+    resume: str | None = _help(
+        None,
+        "Checkpoint path to resume from, or 'auto' for the newest of the run in out_dir (starts the run when there is "
+        "none). Epochs, lr, min_lr and weight_decay may differ from the checkpoint's (applied, logged); other "
+        "changes to the training math are refused.",
+    )
+    overwrite: bool = _help(
+        False,
+        "Start a new run in an out_dir that holds another run's files (its checkpoints and summary are deleted); "
+        "without it such a folder is refused unless `resume` continues its run.",
+    )
     max_steps: int | None = _help(None, "Stop after this many optimizer steps (smoke runs); None = no limit.")
     max_nonfinite_steps: int = _help(
         0,
@@ -119,6 +129,10 @@ class TrainConfig(ConfigBase):
                     f"TrainConfig.device must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
                     f"got {self.device!r}"
                 ) from None
+        if self.overwrite and self.resume is not None:
+            raise ConfigError(
+                f"TrainConfig.overwrite replaces the run in out_dir, resume={self.resume!r} continues one: give one"
+            )
         if self.loss not in LOSSES:
             raise UnknownNameError(f"TrainConfig.loss: {LOSSES.unknown_message(self.loss)}")
 

@@ -14,6 +14,11 @@ The reported result is the LAST epoch's (official protocol); the best epoch by v
 next to it, labelled as reference only. After each full epoch a training checkpoint is written;
 `cfg.resume` continues from one to the same weights as an unbroken run.
 
+The run folder belongs to this run (:mod:`mmadapt.recipe.run_folder`): it is locked for the run, another run's files
+in it are refused unless `cfg.resume` continues that run or `cfg.overwrite` replaces it, and every checkpoint and the
+summary carry the run id. Resuming with changed settings applies epochs/lr changes and refuses the rest
+(:mod:`mmadapt.recipe.resume_changes`).
+
 A step whose loss or total gradient norm is not finite is skipped (no update, gradients dropped); after more than
 `cfg.max_nonfinite_steps` of them the run raises :class:`~mmadapt.errors.NonFiniteError` before any checkpoint,
 adapter or summary is written, so the newest checkpoint on disk is the last finite one.
@@ -27,7 +32,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +73,8 @@ from mmadapt.recipe.evaluation import autocast_context, count_views, evaluate, s
 from mmadapt.recipe.losses import get_loss
 from mmadapt.recipe.metrics import ClassificationMetrics, save_confusion_matrix
 from mmadapt.recipe.protocols import StreamModel, check_model, stream_layout
+from mmadapt.recipe.run_folder import RunClaim, claim_run_folder
+from mmadapt.recipe.resume_changes import apply_resume_plan, plan_resume
 from mmadapt.recipe.rng import capture_rng_state, restore_rng_state, seed_everything, seed_worker
 
 __all__ = ["TrainResult", "Trainer", "resolve_device", "train"]
@@ -131,6 +138,10 @@ class Trainer:
         """``{stream: per_frame}``: the streams every batch must carry."""
         self.nonfinite_steps = 0
         """Steps skipped in this `fit()` because their loss or gradient norm was not finite."""
+        self.claim: RunClaim | None = None
+        """Whose run folder this is (set by `fit()`; :mod:`mmadapt.recipe.run_folder`)."""
+        self.resume_changes: dict[str, list[Any]] = {}
+        """Settings that differ from the resumed checkpoint's and were applied, ``{key: [old, new]}``."""
 
     # --- set-up ------------------------------------------------------------------------------
     def _default_callbacks(self) -> list[Callback]:
@@ -172,11 +183,27 @@ class Trainer:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         info = init_distributed(device)
+        with self._claim(info) as claim:
+            return self._fit(claim, info, device, started)
+
+    @contextlib.contextmanager
+    def _claim(self, info: DistInfo) -> Iterator[RunClaim]:
+        """Rank 0 locks the run folder and decides whose it is; the other ranks read the run id after it."""
+        cfg = self.cfg
+        if info.is_main:
+            with claim_run_folder(cfg.out_dir, resume=cfg.resume, overwrite=cfg.overwrite) as claim:
+                barrier(info)
+                yield claim
+            return
+        barrier(info)
+        with claim_run_folder(cfg.out_dir, main=False) as claim:
+            yield claim
+
+    def _fit(self, claim: RunClaim, info: DistInfo, device: torch.device, started: float) -> TrainResult:
+        cfg = self.cfg
+        self.claim = claim
         seed_everything(cfg.seed + info.rank)
         out_dir = Path(cfg.out_dir)
-        if info.is_main:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            cfg.save(out_dir / "config.json")
 
         model = apply_backbone_dtype(self.model.to(device), cfg.backbone_dtype)
         if cfg.compile_fusion:
@@ -192,6 +219,8 @@ class Trainer:
         optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs, eta_min=cfg.min_lr)
         loader, sampler, generator = self._build_loader(info, device)
+        if info.is_main:  # after the set-up checks: a run refused there leaves its folder as it was
+            cfg.save(out_dir / "config.json")
         # a user callback replaces the default of the same name (e.g. a ProgressBar on another stream)
         user_names = {cb.name for cb in self.extra_callbacks}
         defaults = [cb for cb in self._default_callbacks() if cb.name not in user_names]
@@ -208,7 +237,7 @@ class Trainer:
         )
 
         start_epoch, resumed_from, rng_to_restore = 0, None, None
-        resume_path = resolve_resume(cfg.resume, out_dir)
+        resume_path = resolve_resume(cfg.resume, out_dir, claim.checkpoint_ids)
         if resume_path is not None:
             start_epoch, rng_to_restore = self._restore(resume_path, state, callbacks)
             resumed_from = str(resume_path)
@@ -301,9 +330,12 @@ class Trainer:
         """Load a training checkpoint into the run; returns (next epoch, this rank's RNG state or None)."""
         info = state.info
         ckpt = load_checkpoint(path)
+        plan = plan_resume(ckpt.config, self.cfg, ckpt.epoch, str(path))  # refuses changes it cannot honour
         state.model.load_adapter_state_dict(ckpt.adapter, strict=True)  # type: ignore[operator]
         state.optimizer.load_state_dict(ckpt.optimizer)
         state.scheduler.load_state_dict(ckpt.scheduler)
+        apply_resume_plan(plan, self.cfg, state.optimizer, state.scheduler)
+        self.resume_changes = {key: list(change) for key, change in plan.applied.items()}
         callbacks.load_state_dict(ckpt.callbacks)
         state.global_step, state.history = ckpt.global_step, list(ckpt.history)
         logger.info("resumed from %s at epoch %d, step %d", path, ckpt.epoch, ckpt.global_step)
@@ -432,9 +464,10 @@ class Trainer:
                 callbacks=callbacks.state_dict(),
                 history=list(state.history),
                 config=self.cfg.to_dict(),
+                run_id=self.claim.run_id,
             )
             save_checkpoint(ckpt, state.out_dir)
-            prune_checkpoints(state.out_dir, self.cfg.keep_checkpoints)
+            prune_checkpoints(state.out_dir, self.cfg.keep_checkpoints, self.claim.checkpoint_ids)
         barrier(state.info)
 
     def _summary(
@@ -457,6 +490,7 @@ class Trainer:
                 best = {"epoch": cb.best["epoch"], **{k[4:]: v for k, v in cb.best.items() if k.startswith("val_")}}
         return {
             "mmadapt_version": library_version(),
+            "run_id": self.claim.run_id,
             "protocol": _PROTOCOL_NOTE,
             "final": final,
             "best": best,
@@ -464,6 +498,7 @@ class Trainer:
             "global_step": state.global_step,
             "stopped_early": stopped_early,
             "resumed_from": resumed_from,
+            "resume_changes": self.resume_changes,
             "wall_time_s": time.perf_counter() - started,
             "train_clips_seen": clips_seen,
             "train_clips_per_s": clips_seen / train_seconds if train_seconds > 0 else None,
