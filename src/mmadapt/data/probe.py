@@ -162,7 +162,7 @@ def _check_complete(path: Path, container: Any, streams: list[Any]) -> dict[int,
     """
     av = _av()
     count = {s.index: 0 for s in streams}
-    end = dict.fromkeys(count, None)
+    end: dict[int, int | None] = dict.fromkeys(count, None)  # latest pts + duration, in the stream's time base
     longest = dict.fromkeys(count, 0)
     try:
         for packet in container.demux(*streams):
@@ -172,7 +172,8 @@ def _check_complete(path: Path, container: Any, streams: list[Any]) -> dict[int,
             count[i] += 1
             longest[i] = max(longest[i], length)
             if packet.pts is not None:
-                end[i] = max(end[i] if end[i] is not None else packet.pts + length, packet.pts + length)
+                stop = packet.pts + length
+                end[i] = stop if end[i] is None else max(end[i], stop)
     except (av.FFmpegError, OSError, ValueError) as err:
         raise TruncatedMediaError(path, f"is truncated or corrupt: reading its packets failed ({err})") from err
     for stream in streams:
@@ -180,13 +181,13 @@ def _check_complete(path: Path, container: Any, streams: list[Any]) -> dict[int,
             continue  # the header promises no length to check against
         declared = (stream.start_time or 0) + stream.duration
         seen = end[stream.index]
-        if seen is None:
+        if count[stream.index] == 0:
             raise TruncatedMediaError(
                 path,
                 f"is truncated or corrupt: its {stream.type} stream holds no data, though its header declares "
                 f"{_seconds(stream.duration, stream):.2f} s",
             )
-        if declared - seen > longest[stream.index]:
+        if seen is not None and declared - seen > longest[stream.index]:
             raise TruncatedMediaError(
                 path,
                 f"is truncated or corrupt: its {stream.type} stream stops at {_seconds(seen, stream):.2f} s of the "
