@@ -79,6 +79,17 @@ def test_corrupt_mp4_in_predict_is_named(trained, tmp_path, capsys):
     assert str(bad) in err and "mmadapt predict: error" in err
 
 
+def test_a_still_image_in_predict_is_named_and_never_silenced(trained, tmp_path, capsys):
+    """A PNG renamed .mp4 is no video without sound: even with missing_audio=zeros it is refused as an image."""
+    from PIL import Image
+
+    still = tmp_path / "photo.mp4"
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(still, format="PNG")
+    err = _fails(["predict", "--adapter", str(trained.out), str(still), "--set", "data.missing_audio=zeros"], capsys)
+    assert f"{still}: is a still image (png), not a video" in err
+    assert "audio" not in err
+
+
 def test_missing_video_and_audio_count_mismatch_in_predict(trained, tmp_path, capsys):
     missing = tmp_path / "absent.mp4"
     assert str(missing) in _fails(["predict", "--adapter", str(trained.out), str(missing)], capsys)

@@ -35,3 +35,30 @@ def write_mp4(path: Path, frames: np.ndarray, fps: int = 10, codec: str = "mpeg4
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_image_as(path: Path, image: np.ndarray, image_format: str) -> Path:
+    """uint8 (H, W, 3) saved as a PNG/JPEG under any name (a still image renamed .mp4)."""
+    from PIL import Image
+
+    Image.fromarray(image).save(path, format=image_format)
+    return path
+
+
+def remux_index_first(src: Path, dst: Path) -> Path:
+    """The same packets with the mp4 index (moov) written first: a copy cut short still opens, listing every frame."""
+    with av.open(str(src)) as source, av.open(str(dst), "w", format="mp4", options={"movflags": "faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None:  # the flush packet ending each stream
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def cut(src: Path, dst: Path, fraction: float) -> Path:
+    """The first ``fraction`` of ``src``'s bytes (a copy killed mid-way, a full disk)."""
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from mmadapt.data.fbank import FbankConfig, audio_features
 from mmadapt.demo.scenes import SyntheticDataset
 from mmadapt.data.transforms import TransformConfig
 from mmadapt.errors import ConfigError
-from tests.data._media import write_wav
+from tests.data._media import cut, remux_index_first, write_image_as, write_mp4, write_wav
 
 PAD_VALUE = 4.2677393 / (2 * 4.5689974)
 
@@ -122,6 +123,55 @@ def test_missing_wav_policies(tmp_path: Path, synthetic: SyntheticDataset) -> No
     audio = ds[0]["audio"]
     torch.testing.assert_close(audio, torch.full((1, 96, 128), PAD_VALUE))
     assert ds.stats["missing_audio"] == 1
+
+
+def test_zeros_advice_only_for_a_valid_video_without_an_audio_stream(tmp_path: Path) -> None:
+    silent = write_mp4(tmp_path / "silent.mp4", np.full((8, 32, 32, 3), 90, dtype=np.uint8))
+    man = _manifest(tmp_path, [f"{silent},,0"])
+    with pytest.raises(DataFileError, match=r"silent\.mp4: has no audio stream .*missing_audio='zeros' allows it"):
+        VideoManifestDataset(man, config())[0]
+    ds = VideoManifestDataset(man, config(missing_audio="zeros"))
+    torch.testing.assert_close(ds[0]["audio"], torch.full((1, 96, 128), PAD_VALUE))
+    assert ds.stats["missing_audio"] == 1
+
+
+def _still(tmp_path: Path, image_format: str) -> Path:
+    return write_image_as(tmp_path / f"{image_format.lower()}.mp4", np.full((32, 32, 3), 90, dtype=np.uint8), image_format)
+
+
+def _text(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.wav"
+    path.write_text("not audio\n", encoding="utf-8")
+    return path
+
+
+NEVER_ZERO_FILLED: dict[str, Callable[[Path, Path], tuple[Path, str]]] = {  # (tmp, good mp4) -> (video, audio)
+    "mp4_index_first_cut_at_half": lambda tmp, good: (
+        cut(remux_index_first(good, tmp / "fast.mp4"), tmp / "cut.mp4", 0.5), ""
+    ),
+    "mp4_cut_at_half": lambda tmp, good: (cut(good, tmp / "cut.mp4", 0.5), ""),
+    "png_renamed_mp4": lambda tmp, good: (_still(tmp, "PNG"), ""),
+    "jpeg_renamed_mp4": lambda tmp, good: (_still(tmp, "JPEG"), ""),
+    "text_as_the_audio_file": lambda tmp, good: (good, str(_text(tmp))),
+    "png_as_the_audio_file": lambda tmp, good: (good, str(_still(tmp, "PNG"))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NEVER_ZERO_FILLED))
+def test_damaged_or_foreign_media_are_never_zero_filled(tmp_path: Path, synthetic: SyntheticDataset, kind: str) -> None:
+    """Even with ``missing_audio='zeros'``: a truncated file whose audio is lost, or a still image, is a decode error
+    with its own message, skipped (never silenced) under ``on_decode_error='skip'``."""
+    video, audio = NEVER_ZERO_FILLED[kind](tmp_path, synthetic.root / "clips" / "train" / "anger_0000.mp4")
+    man = _manifest(tmp_path, [f"{video},{audio},0"])
+    for policy in ("error", "zeros"):
+        with pytest.raises(DecodeError) as info:
+            VideoManifestDataset(man, config(missing_audio=policy))[0]
+        message = str(info.value)
+        assert "missing_audio" not in message and "audio not found" not in message and "no audio" not in message
+    ds = VideoManifestDataset(man, config(missing_audio="zeros", on_decode_error="skip"))
+    with pytest.warns(RuntimeWarning, match="skipping undecodable clip"), pytest.raises(DecodeError):
+        ds[0]
+    assert ds.stats["decode_errors"] == 1 and ds.stats["missing_audio"] == 0
 
 
 def test_sample_rate_mismatch_names_the_file(tmp_path: Path, synthetic: SyntheticDataset) -> None:

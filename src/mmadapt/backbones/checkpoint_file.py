@@ -9,7 +9,6 @@ undone here.
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from .._torch_load import safe_torch_load
 from .load_report import CheckpointError
 
 __all__ = ["read_state_dict"]
@@ -36,25 +36,8 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"cannot read safetensors checkpoint {path} (truncated or corrupt?): {err}") from err
 
 
-def _pickle_culprit(err: pickle.UnpicklingError) -> str:
-    """The line of torch's long message that names the refused class, if any."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    named = [line for line in lines if "GLOBAL" in line or "Unsupported" in line]
-    return (named or lines or [repr(err)])[0]
-
-
 def _read_torch(path: Path) -> object:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"refusing to load {path}: it contains pickled objects that need arbitrary code to rebuild, and "
-            f"only tensors and plain containers are accepted. If you trust the file, re-save its state dict "
-            f"(e.g. as .safetensors) or allow-list the class with torch.serialization.add_safe_globals. "
-            f"Detail: {_pickle_culprit(err)}"
-        ) from err
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f"cannot read checkpoint {path} (truncated or corrupt?): {err}") from err
+    return safe_torch_load(path, "checkpoint")
 
 
 def _is_tensor_mapping(obj: object) -> bool:

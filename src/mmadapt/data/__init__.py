@@ -20,6 +20,7 @@ from mmadapt.data.annotations import (
 from mmadapt.data.config import DataConfig
 from mmadapt.data.dataset import ClipDatasetBase, FrameFolderDataset, VideoManifestDataset
 from mmadapt.data.decode import AudioTrack, MissingAudioError, VideoFrames, decode_audio, decode_media, decode_video
+from mmadapt.data.probe import MediaInfo, probe_media
 from mmadapt.data.errors import AnnotationError, DataFileError, DecodeError
 from mmadapt.data.faces import ClipFaces, FaceCropConfig, FacePrepReport, prep_faces
 from mmadapt.data.fbank import FbankConfig, audio_features, fit_frames, kaldi_fbank, normalise_fbank, silent_features
@@ -53,6 +54,7 @@ __all__ = [
     "FbankConfig",
     "FrameFolderDataset",
     "ManifestRecord",
+    "MediaInfo",
     "MissingAudioError",
     "SYNTHETIC_CLASSES",
     "SyntheticConfig",
@@ -64,6 +66,7 @@ __all__ = [
     "decode_audio",
     "decode_media",
     "decode_video",
+    "probe_media",
     "fit_frames",
     "get_dataset_spec",
     "kaldi_fbank",

@@ -8,8 +8,10 @@ under the same keys (:mod:`mmadapt.data.batch`). The stream names are the class 
 
 Failures never turn into silent zeros. Missing files and configuration mismatches (label range, sample rate)
 raise errors naming the file. Undecodable media (corrupt mp4/wav/image, empty or short frame folder) raise
-too, or with ``on_decode_error='skip'`` are warned about, counted and replaced by the next valid clip. A missing
-audio track is an error unless ``missing_audio='zeros'`` (the official MAFW behaviour), which is counted.
+too, or with ``on_decode_error='skip'`` are warned about, counted and replaced by the next valid clip. Every media
+file is probed first (:mod:`mmadapt.data.probe`), so a text file, a still image or a truncated mp4 is such an error,
+never "missing audio". Missing audio (an absent audio file, or a valid file without an audio stream) is an error
+unless ``missing_audio='zeros'`` (the official MAFW behaviour), which is counted.
 Counters live in ``dataset.stats``; with DataLoader worker processes each worker counts its own copy, so
 call :meth:`ClipDatasetBase.check_all` in the main process to get dataset-wide numbers.
 """
@@ -30,10 +32,11 @@ from torch.utils.data import Dataset
 from mmadapt.data.annotations import AnnotationRecord, AudioRule, DatasetSpec, get_dataset_spec, read_annotation_list
 from mmadapt.data.batch import LABEL_KEY, Sample
 from mmadapt.data.config import DataConfig
-from mmadapt.data.decode import AudioTrack, MissingAudioError, decode_audio, decode_media
+from mmadapt.data.decode import AudioTrack, decode_audio, decode_media
 from mmadapt.data.errors import DataFileError, DecodeError
 from mmadapt.data.fbank import audio_features, silent_features
 from mmadapt.data.manifest import ManifestRecord, read_manifest
+from mmadapt.data.probe import MissingAudioError
 from mmadapt.data.sampling import test_indices, train_indices
 from mmadapt.data.transforms import ClipTransform
 from mmadapt.errors import ConfigError
@@ -45,6 +48,8 @@ logger = logging.getLogger(__name__)
 Item = Sample
 """``{video_stream: frames, audio_stream: features, "label": int}``."""
 Selector = Callable[[int], Sequence[int]]  # num_frames -> frame indices
+Audio = AudioTrack | MissingAudioError
+"""A clip's decoded audio, or why it has none (the file is absent, or a valid file without an audio stream)."""
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 
 
@@ -66,9 +71,9 @@ class ClipDatasetBase(Dataset[Item]):
         self._bad: set[int] = set()
 
     # -- subclass interface -------------------------------------------------------------------------------
-    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, AudioTrack | None, str]:
-        """uint8 (K, H, W, 3) frames chosen by ``select(num_frames)``, the audio (None when the file or track
-        is missing) and where the audio was looked for."""
+    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, Audio, str]:
+        """uint8 (K, H, W, 3) frames chosen by ``select(num_frames)``, the audio (or the reason it is missing) and
+        where the audio was looked for. Damaged media raise :class:`DecodeError`, never count as missing audio."""
         raise NotImplementedError
 
     def describe(self, index: int) -> str:
@@ -134,25 +139,26 @@ class ClipDatasetBase(Dataset[Item]):
 
     def _load(self, index: int) -> Item:
         rng = self.item_generator(index)
-        frames, track, source = self._decode(index, lambda n: self._select(n, rng))
+        frames, audio, source = self._decode(index, lambda n: self._select(n, rng))
         video = self.transform(frames, rng)  # (K * T, 3, S, S)
         if not self.config.train and self.config.test_clips > 1:
             video = video.reshape(self.config.test_clips, self.config.num_frames, *video.shape[1:])
         return {
             self.video_stream: video,
-            self.audio_stream: self._audio_features(index, track, source),
+            self.audio_stream: self._audio_features(index, audio, source),
             LABEL_KEY: self.labels[index],
         }
 
-    def _audio_features(self, index: int, track: AudioTrack | None, source: str) -> torch.Tensor:
+    def _audio_features(self, index: int, track: Audio, source: str) -> torch.Tensor:
         cfg = self.config
-        if track is None:
+        if isinstance(track, MissingAudioError):
             if cfg.missing_audio == "error":
-                raise DataFileError(
-                    source, f"audio not found for clip {self.describe(index)} (missing_audio='zeros' allows it)"
+                raise MissingAudioError(
+                    track.path,
+                    f"{track.problem} for clip {self.describe(index)} (missing_audio='zeros' allows it)",
                 )
             self.stats["missing_audio"] += 1
-            logger.info("no audio at %s; using zero features", source)
+            logger.info("no audio at %s (%s); using zero features", source, track.problem)
             return silent_features(cfg.audio)
         if cfg.sample_rate is not None and track.sample_rate != cfg.sample_rate:
             raise DataFileError(source, f"audio at {track.sample_rate} Hz, but the config expects {cfg.sample_rate} Hz")
@@ -169,14 +175,15 @@ def _read_image(path: Path) -> np.ndarray:
         raise DecodeError(path, f"cannot read image ({err})") from err
 
 
-def _read_audio_file(path: Path) -> AudioTrack | None:
-    """A separate audio file's track, or None when the file (or its audio stream) does not exist."""
+def _read_audio_file(path: Path) -> Audio:
+    """A separate audio file's track, or why it has none: absent, or a valid file without an audio stream. A
+    damaged or foreign file (text, still image, truncated) raises its :class:`DecodeError`."""
     if not path.is_file():
-        return None
+        return MissingAudioError(path, "audio not found")
     try:
         return decode_audio(path)
-    except MissingAudioError:
-        return None
+    except MissingAudioError as err:
+        return err
 
 
 class FrameFolderDataset(ClipDatasetBase):
@@ -217,7 +224,7 @@ class FrameFolderDataset(ClipDatasetBase):
         rec = self.records[index]
         return f"{rec.frame_dir} ({rec.source}:{rec.line})"
 
-    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, AudioTrack | None, str]:
+    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, Audio, str]:
         rec = self.records[index]
         if not rec.frame_dir.is_dir():
             raise DataFileError(rec.frame_dir, f"frame folder not found (listed at {rec.source}:{rec.line})")
@@ -235,7 +242,7 @@ class FrameFolderDataset(ClipDatasetBase):
             raise DecodeError(rec.frame_dir, f"frames differ in size: {sorted(shapes)}")
         frames = np.stack([images[i] for i in chosen])  # (K, H, W, 3)
         if self.audio_rule is None:
-            return frames, None, "(no audio rule)"
+            return frames, MissingAudioError(rec.frame_dir, "no audio rule given"), "(no audio rule)"
         wav = self.audio_rule.resolve(rec.frame_dir)
         return frames, _read_audio_file(wav), str(wav)
 
@@ -259,11 +266,13 @@ class VideoManifestDataset(ClipDatasetBase):
         rec = self.records[index]
         return f"{rec.video} ({rec.source}:{rec.line})"
 
-    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, AudioTrack | None, str]:
+    def _decode(self, index: int, select: Selector) -> tuple[np.ndarray, Audio, str]:
         rec = self.records[index]
         frames, track = decode_media(rec.video, select, audio=rec.audio is None)  # one pass: mp4's own audio too
         if frames is None:  # unreachable: decode_media raises when the video stream is absent
             raise DecodeError(rec.video, "no video stream")
         if rec.audio is None:
-            return frames.frames, track, f"audio track of {rec.video}"
+            # decode_media's probe has passed: None means a valid video that really has no audio stream
+            own = track if track is not None else MissingAudioError(rec.video, "has no audio stream (a valid video)")
+            return frames.frames, own, f"audio track of {rec.video}"
         return frames.frames, _read_audio_file(rec.audio), str(rec.audio)

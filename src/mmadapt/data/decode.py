@@ -19,15 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from mmadapt.data.errors import DataFileError, DecodeError
+from mmadapt.data.errors import DecodeError
+from mmadapt.data.probe import MissingAudioError, open_container, probe_media
 
 __all__ = ["AudioTrack", "MissingAudioError", "VideoFrames", "decode_audio", "decode_media", "decode_video"]
 
 Select = Sequence[int] | Callable[[int], Sequence[int]] | None
-
-
-class MissingAudioError(DataFileError):
-    """The media file decodes but has no audio stream."""
 
 
 @dataclass(frozen=True)
@@ -57,16 +54,6 @@ def _av() -> Any:
     import av  # local: keeps `import mmadapt.data` light
 
     return av
-
-
-def _open(path: Path) -> Any:
-    if not path.is_file():
-        raise DataFileError(path, "file not found")
-    av = _av()
-    try:
-        return av.open(str(path), mode="r")
-    except (av.FFmpegError, OSError, ValueError) as err:
-        raise DecodeError(path, f"cannot open media ({err})") from err
 
 
 def _resolve(select: Select, count: int, path: Path) -> list[int]:
@@ -124,11 +111,14 @@ def decode_media(
     """Decode the first video and/or audio stream of one file in a single pass.
 
     Returns ``(frames, audio)``; ``audio`` is None when the file has no audio stream, ``frames`` when
-    ``video=False``. A file that cannot be decoded raises :class:`DecodeError` naming it.
+    ``video=False``. The file is probed first (:func:`~mmadapt.data.probe.probe_media`): a foreign file, a still
+    image, a truncated file or one without the video stream raises its own :class:`DecodeError` naming it, so
+    ``audio`` is None only for a valid file that really has no audio stream.
     """
     src = Path(path)
     av = _av()
-    container = _open(src)
+    probe_media(src, require_video=video)
+    container = open_container(src)  # after the probe: its failures get the probe's messages
     try:
         v_stream = container.streams.video[0] if video and container.streams.video else None
         a_stream = container.streams.audio[0] if audio and container.streams.audio else None
@@ -169,5 +159,5 @@ def decode_audio(path: str | os.PathLike[str]) -> AudioTrack:
     """The first audio stream of a wav/flac/mp4/... file as float32 (C, N) and its rate."""
     _, track = decode_media(path, video=False)
     if track is None:
-        raise MissingAudioError(path, "no audio stream")
+        raise MissingAudioError(path, "has no audio stream (a valid media file without sound)")
     return track

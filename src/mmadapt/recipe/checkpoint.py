@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
 import warnings
 from collections.abc import Container
@@ -35,6 +34,7 @@ from typing import Any
 import torch
 
 from mmadapt._io import write_torch
+from mmadapt._torch_load import safe_torch_load
 from mmadapt.errors import CheckpointError
 
 __all__ = [
@@ -63,7 +63,6 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "global_step": int,
     "rng": (list, tuple),
 }
-_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format; anything else was never written by us
 
 
 @dataclass
@@ -145,33 +144,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
 
 
 def _read_payload(path: Path) -> Any:
-    """`torch.load(weights_only=True)` with torch's many failure types turned into one named error.
-
-    torch reports damage as RuntimeError (zip reader), EOFError, OSError or UnpicklingError, the last
-    with advice to retry with `weights_only=False`; that advice would run arbitrary code, so it is
-    never passed on."""
-    with path.open("rb") as handle:  # unreadable (permissions) stays an OSError: the file is not damaged
-        head = handle.read(len(_ZIP_MAGIC))
-    size = path.stat().st_size
-    if size == 0:
-        raise CheckpointError(f"training checkpoint {path} is empty (0 bytes)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if head == _ZIP_MAGIC and "weights only load failed" in str(err).lower():  # garbage fails here too
-            raise CheckpointError(
-                f"training checkpoint {path} holds pickled objects other than tensors and plain containers; "
-                "refused (nothing was executed)"
-            ) from None
-        raise CheckpointError(_damage(path, head, size, err)) from None
-    except Exception as err:  # torch has no common error type for a corrupt file
-        raise CheckpointError(_damage(path, head, size, err)) from None
-
-
-def _damage(path: Path, head: bytes, size: int, err: Exception) -> str:
-    if head == _ZIP_MAGIC:
-        return f"training checkpoint {path} is truncated or corrupt ({size} bytes; {type(err).__name__})"
-    return f"training checkpoint {path} is not a torch checkpoint file ({size} bytes, no archive header)"
+    """`torch.load(weights_only=True)` through the shared safe loader: empty, foreign, cut and pickled-object
+    files are one-line `CheckpointError`s, and torch's advice to retry with `weights_only=False` (which would run
+    arbitrary code) is never passed on."""
+    return safe_torch_load(path, "training checkpoint")
 
 
 def checkpoint_files(out_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:

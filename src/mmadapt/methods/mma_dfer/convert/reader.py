@@ -11,7 +11,6 @@ the file is executed, and any other global is still refused by torch's restricte
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -22,6 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from mmadapt._torch_load import safe_torch_load
 from mmadapt.errors import CheckpointError
 
 __all__ = ["INERT_GLOBALS", "OfficialSource", "read_official"]
@@ -77,19 +77,12 @@ class OfficialSource:
 
 def _torch_load(path: Path) -> Any:
     inert = [(_Inert, name) for name in INERT_GLOBALS]
-    try:
-        with torch.serialization.safe_globals(inert):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-        detail = next((ln for ln in lines if "GLOBAL" in ln or "global" in ln), lines[0] if lines else repr(err))
-        raise CheckpointError(
-            f"refusing to load {path}: it contains a pickled object that would need arbitrary code to rebuild "
-            f"(only tensors, plain containers and the official training script's bookkeeping are accepted). "
-            f"Detail: {detail}"
-        ) from err
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as err:
-        raise CheckpointError(f"cannot read checkpoint {path}: truncated or not a torch file ({err})") from err
+    return safe_torch_load(
+        path,
+        "official checkpoint",
+        safe_globals=inert,
+        accepted="tensors, plain containers and the official training script's bookkeeping",
+    )
 
 
 def _read_file(path: Path) -> Any:
