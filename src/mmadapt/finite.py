@@ -47,10 +47,13 @@ def checks_active() -> bool:
 
 def describe_nonfinite(what: str, x: torch.Tensor) -> str | None:
     """``None`` if every value of ``x`` is finite, else one line: how many values are NaN, +inf and -inf and the
-    index of the first in row-major order, e.g. ``input 'video': 3 non-finite values of 6144 (2 nan, 1 +inf);
+    index of the first in row-major order, e.g. ``input 'video': 3 non-finite values of 18432 (2 nan, 1 +inf);
     first at [0, 1, 2, 5, 7] of shape (2, 3, 3, 32, 32)``."""
+    # fast path, one reduction without a mask: any NaN/inf makes the sum NaN/inf (inf - inf is NaN too)
+    if bool(torch.isfinite(x.sum(dtype=torch.float32))):
+        return None
     bad = ~torch.isfinite(x)
-    if not bool(bad.any()):
+    if not bool(bad.any()):  # the sum overflowed, the values are finite
         return None
     counts = {
         "nan": int(torch.isnan(x).sum()),
@@ -85,6 +88,7 @@ def enable_check_finite(model: nn.Module) -> None:
     """Switch the checks on for ``model`` (what ``TrainConfig.check_finite`` does). A model without the switch (a
     custom stream model) is warned about and runs unchecked."""
     if not hasattr(model, "check_finite"):
-        warnings.warn(f"{type(model).__name__} has no check_finite switch; TrainConfig.check_finite ignored", stacklevel=2)
+        name = type(model).__name__
+        warnings.warn(f"{name} has no check_finite switch; TrainConfig.check_finite ignored", stacklevel=2)
         return
     model.check_finite = True

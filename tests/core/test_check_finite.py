@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import mmadapt
 from mmadapt import NonFiniteError
 from mmadapt.checkpoint import CONFIG_NAME
+from mmadapt.finite import describe_nonfinite
 
 from .helpers import make_inputs, make_pair, randomise_gates, wrap
 
@@ -119,6 +120,18 @@ def test_the_first_index_is_the_row_major_first_of_random_positions(built, posit
     assert str(err.value) == (
         f"input 'video': {len(placed)} non-finite value{'s' if len(placed) > 1 else ''} of {x.numel()} "
         f"({kinds_text}); first at {list(min(placed))} of shape {_shape_text(x)}"
+    )
+
+
+@pytest.mark.parametrize(
+    "x",
+    [torch.full((4,), 3e38), torch.full((100,), 6e4, dtype=torch.float16), torch.full((2,), 1e300, dtype=torch.float64)],
+)
+def test_large_finite_values_whose_sum_overflows_are_not_reported(x):
+    assert describe_nonfinite("input 'x'", x) is None
+    x[-1] = -math.inf
+    assert describe_nonfinite("input 'x'", x) == (
+        f"input 'x': 1 non-finite value of {x.numel()} (1 -inf); first at [{x.numel() - 1}] of shape {tuple(x.shape)}"
     )
 
 
