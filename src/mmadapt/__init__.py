@@ -26,6 +26,7 @@ from .config import MultimodalConfig
 from .config_base import ConfigBase, apply_overrides
 from .errors import (
     AdapterMismatchError,
+    BypassedOverrideWarning,
     CheckpointError,
     ConfigError,
     InputShapeError,
@@ -37,6 +38,7 @@ from .errors import (
     UnknownNameError,
     UnsupportedBackboneError,
 )
+from .finite import check_finite
 from .methods.mma_dfer import audiomae_vit_base, from_official, load_converted, maeface_vit_base, to_official
 from .model import MultimodalAdapterModel, StreamOutputs, wrap_encoders
 from .presets import describe_preset, get_preset, list_presets, register_preset
@@ -48,6 +50,7 @@ __all__ = [
     "AdapterMismatchError",
     "AddProjectConfig",
     "Anatomy",
+    "BypassedOverrideWarning",
     "CheckpointError",
     "ConfigBase",
     "ConfigError",
@@ -78,6 +81,7 @@ __all__ = [
     "apply_overrides",
     "attach_prompts",
     "audiomae_vit_base",
+    "check_finite",
     "create_backbone",
     "describe_preset",
     "from_official",

@@ -45,10 +45,11 @@ class UnknownNameError(RegistryError, ConfigError):
 
 
 class NonFiniteError(MMAdaptError, FloatingPointError):
-    """Training produced a non-finite loss or gradient more often than ``TrainConfig.max_nonfinite_steps`` allows;
-    the run stops before any NaN weights reach a checkpoint or an adapter."""
+    """Training produced a non-finite loss or gradient more often than ``TrainConfig.max_nonfinite_steps`` allows
+    (the run stops before any NaN weights reach a checkpoint or an adapter), or, with ``check_finite`` on, a model
+    input or output holds NaN/inf (:mod:`mmadapt.finite`)."""
 
-    exit_code = 1  # the inputs were valid; the run itself failed
+    exit_code = 1  # the command line was valid; the run failed on the numbers it met
 
 
 class RunFolderError(MMAdaptError, ValueError):
@@ -58,3 +59,9 @@ class RunFolderError(MMAdaptError, ValueError):
 
 class RunFolderInUseError(RunFolderError):
     """Another process is training into the same run folder right now (it holds the folder's lock)."""
+
+
+class BypassedOverrideWarning(UserWarning):
+    """A backbone's class overrides a method of its family that mmadapt never calls (the lockstep runner drives the
+    family's embed stage, blocks and final norm directly), so the override has no effect in the wrapped model.
+    A class of its own so users can filter it: ``warnings.filterwarnings("ignore", category=...)``."""

@@ -28,11 +28,13 @@ from torch.utils.checkpoint import checkpoint
 from torch.utils.hooks import RemovableHandle
 
 from . import checkpoint as ckpt
+from . import finite
 from ._attachment import AttachMark, check_attachable, mark, unmark
 from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
 from ._freeze import grad_flags, restore_grad_flags
 from .adapters import build_adapter
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
+from .anatomy.bypassed import warn_bypassed_overrides
 from .config import MultimodalConfig
 from .errors import AdapterMismatchError, ConfigError, InputShapeError
 from .lockstep import Step, build_plan
@@ -116,6 +118,10 @@ class MultimodalAdapterModel(nn.Module):
     else the backbones' dtype.
     """
 
+    check_finite: bool = False
+    """Check every input and the logits for NaN/inf on each call (:mod:`mmadapt.finite`); a run-time switch, not saved
+    with the adapter."""
+
     def __init__(
         self,
         backbones: Mapping[str, nn.Module],
@@ -132,6 +138,8 @@ class MultimodalAdapterModel(nn.Module):
         self.config = config
         self.backbones = nn.ModuleDict(streams)
         self._anatomy: dict[str, Anatomy] = {s: resolve_anatomy(b) for s, b in streams.items()}
+        for s, anatomy in self._anatomy.items():
+            warn_bypassed_overrides(s, anatomy)
         names = list(streams)
         ref = next(self.backbones[names[0]].parameters())
         dtype = adapter_dtype or default_adapter_dtype(module_dtype(self.backbones[names[0]]))
@@ -417,6 +425,14 @@ class MultimodalAdapterModel(nn.Module):
                 f".to({str(device)!r})"
             )
 
+    def _checking_finite(self) -> bool:
+        """``check_finite`` or an open ``mmadapt.check_finite()`` block: a flag test, a guard under torch.compile."""
+        return self.check_finite or finite.checks_active()
+
+    def _check_finite_output(self, what: str, out: torch.Tensor) -> None:
+        if self._checking_finite():
+            finite.raise_if_nonfinite({f"output {what!r}": out}, "; the inputs were finite, so the model produced them")
+
     def _block(self, stream: str, i: int, x: torch.Tensor, ctx: Any) -> torch.Tensor:
         anatomy = self._anatomy[stream]
         if self.config.grad_checkpointing and self.training and torch.is_grad_enabled():
@@ -429,6 +445,8 @@ class MultimodalAdapterModel(nn.Module):
         self._check_attached()
         inputs = self._gather(args, inputs)
         frames = self._check_inputs(inputs)
+        if self._checking_finite():
+            finite.raise_if_nonfinite({f"input {s!r}": inputs[s] for s in self.streams})
         x: dict[str, torch.Tensor] = {}
         ctx: dict[str, Any] = {}
         for s, info in self.streams.items():
@@ -480,13 +498,16 @@ class MultimodalAdapterModel(nn.Module):
     def forward_features(self, *args: Any, **inputs: Any) -> torch.Tensor:
         """Clip embedding (n, D_head): e.g. the temporal transformer's CLS output."""
         out = self.forward_streams(*args, **inputs)
-        return self.head.forward_features(self._head_inputs(out))
+        features = self.head.forward_features(self._head_inputs(out))
+        self._check_finite_output("features", features)
+        return features
 
     def forward(
         self, *args: Any, return_intermediates: bool = False, **inputs: Any
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
         out = self.forward_streams(*args, return_intermediates=return_intermediates, **inputs)
         logits = self.head(self._head_inputs(out))
+        self._check_finite_output("logits", logits)
         return (logits, out.intermediates) if return_intermediates else logits
 
     # ---- checkpoints --------------------------------------------------------------------------------------

@@ -87,6 +87,10 @@ class Anatomy(ABC):
     family: ClassVar[str] = "abstract"
     #: Whether the family can run at an input size other than its native one.
     resizable: ClassVar[bool] = True
+    #: Methods of the family's class that its own forward runs but the runner never calls (it calls the stages
+    #: below instead); a backbone subclass overriding one is warned about at wrap time (:mod:`.bypassed`).
+    #: Checked against the calls each family really makes in tests/anatomy/test_bypassed.py.
+    bypassed_methods: ClassVar[tuple[str, ...]] = ("forward",)
 
     def __init__(self, model: nn.Module, root: nn.Module | None = None) -> None:
         self.model = model  # the family's own module (PEFT wrapper removed)

@@ -15,7 +15,7 @@ from ..errors import UnsupportedBackboneError
 from ..registry import Registry
 from .base import Anatomy
 
-__all__ = ["ANATOMIES", "list_anatomies", "register_anatomy", "resolve_anatomy"]
+__all__ = ["ANATOMIES", "list_anatomies", "register_anatomy", "registered_class", "resolve_anatomy"]
 
 _CLASS_PATH = r"[A-Za-z_]\w*(?:\.(?:[A-Za-z_]\w*|<locals>))+"
 """``package.module.Class``; ``<locals>`` appears in the qualname of a class defined inside a function."""
@@ -66,15 +66,23 @@ def _unwrap_peft(model: nn.Module) -> nn.Module:
     return model
 
 
+def registered_class(model_cls: type) -> type | None:
+    """The class along ``model_cls``'s hierarchy that an anatomy is registered for (``model_cls`` itself or the
+    nearest base), or ``None``; the one rule by which :func:`resolve_anatomy` matches."""
+    for klass in model_cls.__mro__:
+        if _key(klass) in ANATOMIES:
+            return klass
+    return None
+
+
 def resolve_anatomy(model: nn.Module) -> Anatomy:
     """Build the anatomy of ``model`` (a backbone, possibly wrapped by PEFT)."""
     if not isinstance(model, nn.Module):
         raise UnsupportedBackboneError(f"expected a torch.nn.Module backbone, got {type(model).__name__}")
     inner = _unwrap_peft(model)
-    for klass in type(inner).__mro__:
-        key = _key(klass)
-        if key in ANATOMIES:
-            return ANATOMIES.get(key)(inner, root=model)
+    klass = registered_class(type(inner))
+    if klass is not None:
+        return ANATOMIES.get(_key(klass))(inner, root=model)
     supported = ", ".join(sorted({k.rsplit(".", 1)[-1] for k in ANATOMIES}))
     raise UnsupportedBackboneError(
         f"no anatomy is registered for {type(inner).__module__}.{type(inner).__qualname__}; supported families: "

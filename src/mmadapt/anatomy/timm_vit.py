@@ -14,6 +14,8 @@ from .base import Anatomy, PosSlot, _pair
 
 class TimmViTAnatomy(Anatomy):
     family = "timm-vit"
+    # `embed` calls `_pos_embed` and `pool` calls `forward_head`; the two that chain the stages are bypassed
+    bypassed_methods = ("forward", "forward_features")
 
     def __init__(self, model: nn.Module, root: nn.Module | None = None) -> None:
         self._blocks = list(model.blocks)  # by reference: PEFT keeps the same block objects

@@ -71,9 +71,21 @@ def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, ex
     )
 
 
+def add_check_finite_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--check-finite",
+        action="store_true",
+        help="stop at the first NaN/inf in a model input or in the logits, naming the stream, the counts and the "
+        "first bad index (exit 1); costs a device sync per batch; shorthand for train.check_finite=true",
+    )
+
+
 def flag_overrides(args: argparse.Namespace) -> list[str]:
     """Dedicated flags as ``key=value`` overrides, placed before the positional ones (which win)."""
-    return [f"data.missing_audio={args.missing_audio}"] if getattr(args, "missing_audio", None) else []
+    overrides = [f"data.missing_audio={args.missing_audio}"] if getattr(args, "missing_audio", None) else []
+    if getattr(args, "check_finite", False):
+        overrides.append("train.check_finite=true")
+    return overrides
 
 
 def add_device_argument(p: argparse.ArgumentParser) -> None:
@@ -133,13 +145,15 @@ def experiment_for_adapter(
 
 def load_trained_model(adapter_dir: Path, cfg: ExperimentConfig, device: torch.device) -> MultimodalAdapterModel:
     """Rebuild the backbones the experiment describes and wrap them with the saved adapter, in eval mode; the
-    backbones get the weight dtype they were trained with (``train.backbone_dtype``)."""
+    backbones get the weight dtype they were trained with (``train.backbone_dtype``) and ``train.check_finite``
+    switches the NaN/inf checks on."""
     from ..model import MultimodalAdapterModel
     from ..recipe.experiment import build_backbones
     from ..recipe.loop import apply_backbone_dtype
 
     audio, video = build_backbones(cfg)
     model = MultimodalAdapterModel.from_pretrained(adapter_dir, audio, video)
+    model.check_finite = cfg.train.check_finite
     return apply_backbone_dtype(model, cfg.train.backbone_dtype).to(device).eval()
 
 

@@ -12,7 +12,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ._common import add_adapter_argument, add_device_argument, add_experiment_arguments, flag_overrides
+from ._common import (
+    add_adapter_argument,
+    add_check_finite_argument,
+    add_device_argument,
+    add_experiment_arguments,
+    flag_overrides,
+)
 
 HELP = "evaluate a trained adapter: UAR / WAR / confusion matrix"
 
@@ -42,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=None, help="clips per batch; default: train.eval_batch_size (1)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (0 = main process)")
+    add_check_finite_argument(p)
     add_device_argument(p)
 
 

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._common import add_adapter_argument, add_device_argument
+from ._common import add_adapter_argument, add_check_finite_argument, add_device_argument, flag_overrides
 
 if TYPE_CHECKING:
     import torch
@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="experiment override, repeatable (e.g. --set data.test_clips=2)",
     )
+    add_check_finite_argument(p)
     add_device_argument(p)
 
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     audio_files = args.audio or [None] * len(args.videos)
     if len(audio_files) != len(args.videos):
         raise ConfigError(f"{len(args.videos)} videos but {len(audio_files)} --audio files; give one per video")
-    adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, args.overrides)
+    adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
     device = resolve_device(args.device, cfg)
     model = load_trained_model(adapter_dir, cfg, device)
     names = label_names(cfg, model.config.num_classes)

@@ -25,6 +25,7 @@ from ..errors import ConfigError, MMAdaptError
 from ._common import (
     ADAPTER_SUBDIR,
     EXPERIMENT_FILE,
+    add_check_finite_argument,
     add_experiment_arguments,
     check_output_dir,
     flag_overrides,
@@ -66,6 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="cross-validation folds to run (data paths hold a {fold} placeholder); put them after the overrides",
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved experiment config (YAML) and exit")
+    add_check_finite_argument(p)
 
 
 def _is_main_process() -> bool:

@@ -72,6 +72,12 @@ class TrainConfig(ConfigBase):
         "fused into a few kernels at a fraction of the whole-model compile time (H100, bf16: train step x1.11).",
     )
     grad_checkpointing: bool = _help(False, "Call model.set_grad_checkpointing(True) when the model has it.")
+    check_finite: bool = _help(
+        False,
+        "Check the model's inputs and logits for NaN/inf on every call, in training and evaluation (sets "
+        "model.check_finite): the first bad tensor stops the run with NonFiniteError naming the stream, the counts "
+        "and the first bad index, whatever max_nonfinite_steps allows. Costs a device sync per call; off, nothing.",
+    )
     num_workers: int = _help(4, "DataLoader worker processes (0 = load in the main process).")
     find_unused_parameters: bool = _help(False, "DDP find_unused_parameters (only for models that need it).")
     # evaluation

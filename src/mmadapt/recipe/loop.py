@@ -213,6 +213,10 @@ class Trainer:
                 model.set_grad_checkpointing(True)
             else:
                 warnings.warn(f"{type(model).__name__} has no set_grad_checkpointing(); flag ignored", stacklevel=2)
+        if cfg.check_finite:  # NaN/inf checks of inputs and logits, train and eval alike (issue 13 item 13)
+            from mmadapt.finite import enable_check_finite
+
+            enable_check_finite(model)
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError("model has no trainable parameters (requires_grad=True): nothing to train")
