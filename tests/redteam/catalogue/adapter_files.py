@@ -381,6 +381,6 @@ def cases() -> list[Case]:
 
 DEFECTS = {
     r"adapter/json/streams\.\d\.(name|per_frame)/(int|null|list|str-bool)": "defect: the 'streams' entries of "
-    "adapter_config.json are not type-checked (per_frame is read by truthiness, so 'false' is True; a name is str()-ed)",
+    "adapter_config.json are not type-checked (per_frame is read by truthiness, 'false' is True; a name is str()-ed)",
 }
 """Case-id patterns of defects this harness found on main, kept as pending until fixed."""

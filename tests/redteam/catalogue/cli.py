@@ -35,7 +35,8 @@ PRINT = "--print-config"
 
 
 class CliRefusal(MMAdaptError):
-    """A command ended with exit 2 and one stderr line (the message is that line)."""
+    """A command ended with exit 2 (or 1 for a run that failed, e.g. diverged) and one stderr line naming the error
+    (the message is that line; "internal error" is a bug and never a refusal)."""
 
 
 class CliRaw(RuntimeError):
@@ -64,7 +65,8 @@ def _judged(argv: Callable[[], list[str]]) -> Callable[[], Any]:
         lines = [line for line in stderr.splitlines() if line.strip()]
         if code == 0:
             return code, stdout, stderr
-        if code == 2 and len(lines) == 1 and "Traceback" not in stderr:
+        deliberate = code == 2 or (code == 1 and ": error: " in (lines or [""])[-1])  # 1: a run that failed
+        if deliberate and len(lines) == 1 and "Traceback" not in stderr:
             raise CliRefusal(lines[0])
         raise CliRaw(f"exit {code}, {len(lines)} stderr line(s): {' | '.join(lines[-3:])}")
 
@@ -116,8 +118,8 @@ def _override_cases(cat: Catalogue) -> None:
         texts = ["abc", "2.5", "nan", *(["-1"] if is_size(key.rsplit(".", 1)[-1], hint) else [])]
         for text in texts:
             if accepts_text(hint, text) is False:
-                cat.add(f"override/{key}={text}", 9, _judged(lambda k=key, t=text: ["train", "--config", _config(),
-                                                                               f"{k}={t}", PRINT]), token=(key, t := text))
+                argv = lambda k=key, t=text: ["train", "--config", _config(), f"{k}={t}", PRINT]  # noqa: E731
+                cat.add(f"override/{key}={text}", 9, _judged(argv), token=(key, text))
     semantic = {
         "train.device=tpu": ("device", "tpu"), "train.device=meta": ("device", "meta"),
         "train.loss=focal": ("loss", "focal"), "data.sample_rate=16k": ("sample_rate", "16k"),
@@ -217,6 +219,25 @@ def _file_cases(cat: Catalogue) -> None:
 
 
 # ---- in progress elsewhere ----------------------------------------------------------------------------------
+def _diverging_run() -> tuple[Callable[[], Any], Callable[[], str | None]]:
+    """``train.lr=1e3``: stops with a named error, and no NaN adapter or summary is written (item 2)."""
+    out = {}
+
+    def argv() -> list[str]:
+        out["run"] = fresh_dir() / "run"
+        return ["train", "--config", _config(), "train.lr=1e3", "train.epochs=3", "--out", str(out["run"])]
+
+    def after() -> str | None:
+        run = out.get("run")
+        written = [p for p in ("adapter", "summary.json") if run is not None and (run / p).exists()]
+        metrics = run / "metrics.jsonl" if run is not None else None
+        if metrics is not None and metrics.is_file() and "null" in metrics.read_text(encoding="utf-8"):
+            written.append("null in metrics.jsonl")
+        return f"a diverged run wrote {written}" if written else None
+
+    return _judged(argv), after
+
+
 def _pending_cases(cat: Catalogue) -> None:
     train = ["train", "--config"]
     cat.add("train/foreign-run-folder", 3, _judged(lambda: [*train, _config(), "train.max_steps=1",
@@ -225,6 +246,8 @@ def _pending_cases(cat: Catalogue) -> None:
     cat.add("train/resume-changed-batch-size", 5, _judged(lambda: [*train, _config(), "train.batch_size=3",
                                                                    "--out", _copied_run(), "--resume", "auto"]),
             token="batch_size", pending=5)
+    run, after = _diverging_run()
+    cat.add("train/diverging-lr", 2, run, token=("step", "max_nonfinite_steps"), after=after)
     cat.add("train/check-finite-flag", 13, _judged(lambda: [*train, _config(), "--check-finite", PRINT]),
             expect=("ok",), check=lambda r: None, pending=13)
     cat.add("train/concurrent-runs-same-out", 4, _concurrent, expect=("ok",), check=_one_refused, pending=4,
@@ -244,7 +267,9 @@ def _one_refused(results: list[tuple[int, str]]) -> str | None:
     if codes != [0, 2]:
         return f"exit codes {codes}: both ran into one folder" if codes == [0, 0] else f"exit codes {codes}"
     refusal = next(err for code, err in results if code == 2)
-    return None if "pid" in refusal.lower() and refusal.count("\n") == 1 else f"refusal does not name the holder: {refusal!r}"
+    if "pid" in refusal.lower() and refusal.count("\n") == 1:
+        return None
+    return f"the refusal is not one line naming the holder's pid: {refusal!r}"
 
 
 def cases() -> list[Case]:

@@ -8,10 +8,12 @@ Which values are wrong is decided here, from the annotation alone (an oracle wri
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import pkgutil
 import re
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
@@ -109,7 +111,7 @@ def accepts(hint: Any, value: Any) -> bool | None:
         return True
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         answers = [accepts(a, value) for a in args]
         return True if True in answers else (None if None in answers else False)
     if hint is type(None) or hint is None:
@@ -144,7 +146,7 @@ def accepts(hint: Any, value: Any) -> bool | None:
 def accepts_text(hint: Any, text: str) -> bool | None:
     """Whether override text ``text`` is a valid value of a scalar field (None: not a scalar annotation)."""
     args = typing.get_args(hint)
-    if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType):
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
         arms = [a for a in args if a is not type(None)]
         if type(None) in args and text.lower() in ("none", "null", "~", ""):
             return True
@@ -247,11 +249,7 @@ def cases() -> list[Case]:
                     cat.add(f"{name}.{field}/{label}", 8, _from_dict(cls, data), token=field)
             if is_size(field, hint):
                 cat.add(f"{name}.{field}/negative", 8, _from_dict(cls, {**good, field: -1}), token=(field, "-1"))
-            if f.default is not __import__("dataclasses").MISSING or f.default_factory is not __import__(
-                "dataclasses"
-            ).MISSING:
-                pass
-            else:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 missing = {k: v for k, v in good.items() if k != field}
                 cat.add(f"{name}.{field}/missing-required", 9, _from_dict(cls, missing), token=field)
             texts = [*TEXTS, "-1"] if is_size(field, hint) else TEXTS

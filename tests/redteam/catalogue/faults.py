@@ -20,6 +20,8 @@ from unittest import mock
 import torch
 
 import mmadapt
+import mmadapt._io as io_module
+import mmadapt.checkpoint as adapter_checkpoint
 from mmadapt._io import PENDING_NAME, STAGE_PREFIX
 from mmadapt.recipe.checkpoint import checkpoint_dir, load_checkpoint, resolve_resume, save_checkpoint
 from tests.core.backbones import timm_vit
@@ -45,9 +47,9 @@ TARGETS: dict[str, Callable[[], Target]] = {
     "os.chmod": lambda: (os, "chmod"),
     "os.mkdir": lambda: (os, "mkdir"),
     "tempfile.mkstemp": lambda: (tempfile, "mkstemp"),
-    "checkpoint.write_json": lambda: (__import__("mmadapt.checkpoint").checkpoint, "write_json"),
-    "checkpoint.atomic_write": lambda: (__import__("mmadapt.checkpoint").checkpoint, "atomic_write"),
-    "_io.fsync_dir": lambda: (__import__("mmadapt._io")._io, "fsync_dir"),
+    "checkpoint.write_json": lambda: (adapter_checkpoint, "write_json"),
+    "checkpoint.atomic_write": lambda: (adapter_checkpoint, "atomic_write"),
+    "_io.fsync_dir": lambda: (io_module, "fsync_dir"),
     "torch.save": lambda: (torch, "save"),
 }
 """The file-system steps a save goes through, each patched where the saving code looks it up."""

@@ -245,14 +245,15 @@ def cases() -> list[Case]:
                              ("fusion", "type", "no-such-kind"), ("head", "dim", 0), ("head", "depth", 2.5),
                              ("prompts", "num_prompts", -1), ("prompts", "bogus", 1)):
         _refused_wrap(cat, f"{part}.{key}={value!r}", 9, lambda a, v, p=part, k=key, x=value: wrap(a, v, **{p: {k: x}}),
-                      (k := key) if key != "type" else value)
+                      key if key != "type" else value)
     _refused_wrap(cat, "same-backbone-twice", 7, lambda a, v: wrap(v, v), "same backbone")
     _refused_wrap(cat, "shared-submodule", 7, lambda a, v: mmadapt.wrap_encoders(
         {"video": v, "flow": _shares_blocks(v)}, frames={"video", "flow"}, num_classes=5), "share")
     _refused_wrap(cat, "not-a-module", 9, lambda a, v: mmadapt.wrap_encoders(a, "video.pt", num_classes=5), "str")
     _refused_wrap(cat, "not-a-vit", 12, lambda a, v: wrap(a, nn.Linear(4, 4)), "Linear")
     _refused_wrap(cat, "stream-name-reserved", 9,
-                  lambda a, v: mmadapt.wrap_encoders({"audio": a, "label": v}, frames={"label"}, num_classes=5), "label")
+                  lambda a, v: mmadapt.wrap_encoders({"audio": a, "label": v}, frames={"label"}, num_classes=5),
+                  "label")
     _refused_wrap(cat, "frames-unknown-stream", 9,
                   lambda a, v: mmadapt.wrap_encoders({"audio": a, "video": v}, frames={"flow"}, num_classes=5), "flow")
     _refused_wrap(cat, "frames-unsaid", 9,
