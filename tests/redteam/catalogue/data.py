@@ -219,7 +219,7 @@ def _media_cases(cat: Catalogue) -> None:
             token=name, forbid=(ZEROS_ADVICE,))  # the last byte of the index: it may still decode, completely
     for label, make in {"png-renamed": lambda p: p.write_bytes(_png_bytes()),
                         "jpeg-renamed": lambda p: p.write_bytes(_jpeg_bytes())}.items():
-        cat.add(f"media/{label}", 11, _item(make), token=name, forbid=(ZEROS_ADVICE,), pending=11)
+        cat.add(f"media/{label}", 11, _item(make), token=name, forbid=(ZEROS_ADVICE,))
     cat.add("media/video-only-mp4", 9, _item(_video_only), token=("clip.mp4", "audio"))
     cat.add("media/video-only-mp4-zeros", 9, _item(_video_only, missing_audio="zeros"), expect=("ok",),
             check=_good_item)
