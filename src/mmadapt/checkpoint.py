@@ -203,6 +203,29 @@ def read_adapter_weights(directory: str | Path, format_version: int | None = Non
     return state
 
 
+def _read_streams(entries: Any, where: Path) -> tuple[list[str], set[str]]:
+    """``streams`` of a format-2 config: a list of ``{"name": str, "per_frame": bool}``, typed strictly (a string
+    ``"false"`` is not a boolean, a number is not a name)."""
+    if not isinstance(entries, list) or not entries:
+        raise CheckpointError(f"{where}: 'streams' must be a non-empty list of objects, got {entries!r:.60}")
+    streams: list[str] = []
+    frames: set[str] = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != {"name", "per_frame"}:
+            raise CheckpointError(f"{where}: streams[{i}] must be an object with 'name' and 'per_frame', got {entry!r:.60}")
+        name, per_frame = entry["name"], entry["per_frame"]
+        if not isinstance(name, str) or not name:
+            raise CheckpointError(f"{where}: streams[{i}].name must be a non-empty string, got {name!r:.60}")
+        if not isinstance(per_frame, bool):
+            raise CheckpointError(f"{where}: streams[{i}].per_frame must be true or false, got {per_frame!r:.60}")
+        if name in streams:
+            raise CheckpointError(f"{where}: stream {name!r} is listed twice")
+        streams.append(name)
+        if per_frame:
+            frames.add(name)
+    return streams, frames
+
+
 def read_adapter(directory: str | Path, strict_finite: bool = True) -> SavedAdapter:
     """Config and weights of a saved adapter, in format 2 whatever the file's format.
 
@@ -214,11 +237,7 @@ def read_adapter(directory: str | Path, strict_finite: bool = True) -> SavedAdap
     check_finite(state, str(Path(directory) / WEIGHTS_NAME), strict=strict_finite)
     if version == 1:
         data, state = migrate_v1(data, state)
-    try:
-        streams = [str(s["name"]) for s in data["streams"]]
-        frames = {str(s["name"]) for s in data["streams"] if s["per_frame"]}
-    except (KeyError, TypeError) as e:
-        raise CheckpointError(f"{Path(directory) / CONFIG_NAME}: malformed 'streams' entry ({e})") from None
+    streams, frames = _read_streams(data.get("streams"), Path(directory) / CONFIG_NAME)
     config = MultimodalConfig.from_dict(data["config"])
     return SavedAdapter(config, streams, frames, data["backbones"], state, version)
 

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from ._version import __version__
 from .errors import ConfigError
 
-__all__ = ["VERSION_KEY", "ConfigBase", "apply_overrides", "did_you_mean", "parse_override"]
+__all__ = ["VERSION_KEY", "ConfigBase", "apply_overrides", "did_you_mean", "parse_override", "require_at_least"]
 
 VERSION_KEY = "mmadapt_version"
 """Key of the library version stamp in saved configs."""
@@ -52,6 +52,14 @@ def did_you_mean(key: str, names: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the name nearest to ``key``, or an empty string."""
     close = difflib.get_close_matches(key, list(names), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def require_at_least(config: object, minimum: int, *names: str) -> None:
+    """Refuse a count or size below `minimum`, naming the field: ``DemoConfig.depth must be >= 1, got -1``."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < minimum:
+            raise ConfigError(f"{type(config).__name__}.{name} must be >= {minimum}, got {value!r}")
 
 
 class ConfigBase:

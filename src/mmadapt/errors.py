@@ -52,6 +52,12 @@ class NonFiniteError(MMAdaptError, FloatingPointError):
     exit_code = 1  # the command line was valid; the run failed on the numbers it met
 
 
+class DetachedModelError(MMAdaptError, RuntimeError):
+    """A model was used after ``detach()`` handed its backbones back (they may be wrapped again or changed)."""
+
+    exit_code = 1  # a program error, not a bad value on the command line
+
+
 class RunFolderError(MMAdaptError, ValueError):
     """A training run's ``out_dir`` holds another run's files (or a damaged ``run.json``), and neither ``resume`` nor
     ``overwrite`` says what to do with them."""

@@ -36,7 +36,7 @@ from .adapters import build_adapter
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .anatomy.bypassed import warn_bypassed_overrides
 from .config import MultimodalConfig
-from .errors import AdapterMismatchError, ConfigError, InputShapeError
+from .errors import AdapterMismatchError, ConfigError, DetachedModelError, InputShapeError, UnsupportedBackboneError
 from .lockstep import Step, build_plan
 from .streams import LEGACY_FORWARD_ORDER, LEGACY_STREAMS, StreamInfo, as_streams, stream_infos
 
@@ -153,7 +153,10 @@ class MultimodalAdapterModel(nn.Module):
         undo: dict[str, Any] = {}
         try:
             for s, anatomy in self._anatomy.items():
-                tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
+                try:
+                    tables[s], undo[s] = anatomy.set_input_size(config.input_size(s) or anatomy.native_input_size)
+                except (InputShapeError, UnsupportedBackboneError) as err:
+                    raise type(err)(f"stream {s!r}: {err}") from None
             self.streams: dict[str, StreamInfo] = stream_infos(self._anatomy, per_frame)
 
             # adapters, built through the kind registry (construction order fixes the seeded initialisation)
@@ -283,7 +286,10 @@ class MultimodalAdapterModel(nn.Module):
 
     def _check_attached(self) -> None:
         if self._detached:
-            raise RuntimeError("this MultimodalAdapterModel was detached from its backbones; wrap them again")
+            raise DetachedModelError(
+                "this MultimodalAdapterModel was detached from its backbones (detach() hands them back); "
+                "wrap them again with mmadapt.wrap_encoders"
+            )
 
     @contextmanager
     def disable_adapters(self) -> Iterator[None]:

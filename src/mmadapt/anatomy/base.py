@@ -18,8 +18,8 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .._dtype import module_dtype
-from ..config_base import ConfigBase
-from ..errors import InputShapeError, UnsupportedBackboneError
+from ..config_base import ConfigBase, require_at_least
+from ..errors import ConfigError, InputShapeError, UnsupportedBackboneError
 
 Undo = Callable[[], None]
 
@@ -61,6 +61,14 @@ class BackboneIdentity(ConfigBase):
     in_chans: int
     input_size: tuple[int, int]
     patch_size: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_at_least(self, 1, "width", "depth", "in_chans")
+        require_at_least(self, 0, "num_prefix_tokens")
+        for name in ("input_size", "patch_size"):
+            if any(side < 1 for side in getattr(self, name)):
+                raise ConfigError(f"BackboneIdentity.{name} must be positive, got {getattr(self, name)!r}")
 
 
 def map_tokens(output: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:

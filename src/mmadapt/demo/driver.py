@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .._io import write_json
-from ..config_base import ConfigBase
+from ..config_base import ConfigBase, require_at_least
 from ..errors import ConfigError
 from .scenes import SYNTHETIC_CLASSES, SyntheticConfig, expression_track, make_synthetic_dataset, speaker_traits
 from .scenes import synthesize_clip
@@ -97,8 +97,12 @@ class DemoConfig(ConfigBase):
         if isinstance(self.presets, list):
             self.presets = tuple(self.presets)
         super().__post_init__()  # type checks by annotation
-        if self.n_per_class < 4:
-            raise ConfigError(f"DemoConfig.n_per_class must be >= 4, got {self.n_per_class}")
+        require_at_least(self, 4, "n_per_class")
+        require_at_least(
+            self, 1, "img_size", "num_frames", "audio_frames", "mel_bins", "width", "depth", "heads", "video_patch",
+            "audio_patch", "pretrain_clips", "epochs", "batch_size", "threads",
+        )
+        require_at_least(self, 0, "pretrain_steps")
         if self.img_size % self.video_patch or self.audio_frames % self.audio_patch or self.mel_bins % self.audio_patch:
             raise ConfigError("DemoConfig: input sizes must be multiples of the patch sizes")
 

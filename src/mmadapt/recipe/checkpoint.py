@@ -112,6 +112,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
     """Load with `weights_only=True`; a damaged or foreign file is a one-line `CheckpointError`."""
     path = Path(path)
     if not path.is_file():
+        if path.is_symlink():  # damage `resume='auto'` skips like any other
+            raise CheckpointError(f"training checkpoint {path} is a dangling link (to {os.readlink(path)})")
+        if path.exists():
+            raise CheckpointError(f"training checkpoint {path} is a folder, not a file")
         raise FileNotFoundError(f"training checkpoint {path} does not exist")
     payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
@@ -241,6 +245,6 @@ def resolve_resume(resume: str | None, out_dir: str | os.PathLike[str], run_ids:
             logger.info("resume='auto': no checkpoint in %s, starting from scratch", checkpoint_dir(out_dir))
         return latest
     path = Path(resume)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a folder or a dangling link: load_checkpoint names it
         raise FileNotFoundError(f"resume checkpoint {path} does not exist")
     return path

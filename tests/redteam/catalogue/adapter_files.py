@@ -379,8 +379,5 @@ def cases() -> list[Case]:
     return cat.with_pending(DEFECTS)
 
 
-DEFECTS = {
-    r"adapter/json/streams\.\d\.(name|per_frame)/(int|null|list|str-bool)": "defect: the 'streams' entries of "
-    "adapter_config.json are not type-checked (per_frame is read by truthiness, 'false' is True; a name is str()-ed)",
-}
+DEFECTS: dict[str, str] = {}
 """Case-id patterns of defects this harness found on main, kept as pending until fixed."""

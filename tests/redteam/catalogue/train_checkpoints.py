@@ -187,10 +187,7 @@ def cases() -> list[Case]:
     return cat.with_pending(DEFECTS)
 
 
-DEFECTS = {
-    r"checkpoints/(a-folder|dangling-symlink)/resume=auto(-all-damaged)?": "defect: resume='auto' stops with "
-    "FileNotFoundError at a checkpoint name that is a folder or a dangling link instead of skipping it",
-}
+DEFECTS: dict[str, str] = {}
 
 
 def _only_leftover() -> Any:
