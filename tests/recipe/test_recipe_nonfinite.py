@@ -119,3 +119,12 @@ def test_json_writers_spell_non_finite_numbers_out(tmp_path, value, written):
     logger.on_log(None, {"event": "train_step", "loss": value})  # type: ignore[arg-type]
     line = logger.path.read_text()
     assert json.loads(line)["loss"] == written and "null" not in line
+
+
+def test_the_skip_allowance_counts_per_run_across_a_resume(tmp_path, bad_loss):
+    first = train(make_model(0), ClipSet(12), None, _cfg(tmp_path, epochs=1, loss=bad_loss({1}), max_nonfinite_steps=1))
+    assert first.summary["nonfinite_steps_skipped"] == 1
+    assert load_checkpoint(tmp_path / "checkpoints" / "epoch_0001.pt").nonfinite_steps == 1
+    cfg = _cfg(tmp_path, epochs=2, loss=bad_loss({1}), max_nonfinite_steps=1, resume="auto")
+    with pytest.raises(NonFiniteError, match=r"\(2 non-finite steps, TrainConfig.max_nonfinite_steps=1\)"):
+        train(make_model(0), ClipSet(12), None, cfg)  # the resumed run's first bad step is the run's second

@@ -12,6 +12,7 @@ code runs on load):
 * `history`: the loop's per-epoch records (so a resumed run's summary covers every epoch);
 * `config`: `TrainConfig.to_dict()` of the run that wrote it (a resumed run compares its own with it:
   :mod:`mmadapt.recipe.resume_changes`);
+* `nonfinite_steps`: steps skipped so far for a non-finite loss or gradient;
 * `run_id`: the run that wrote it (:mod:`mmadapt.recipe.run_folder`); older checkpoints have none.
 
 A file that cannot be read as such (empty, cut short, random bytes, another torch file, missing keys,
@@ -79,6 +80,8 @@ class TrainingCheckpoint:
     history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    nonfinite_steps: int = 0
+    """Steps skipped so far for a non-finite loss or gradient (`TrainConfig.max_nonfinite_steps` counts per run)."""
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -93,6 +96,7 @@ class TrainingCheckpoint:
             "history": self.history,
             "config": self.config,
             "run_id": self.run_id,
+            "nonfinite_steps": self.nonfinite_steps,
         }
 
 
@@ -144,6 +148,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
         history=list(payload.get("history", [])),
         config=dict(payload.get("config", {})),
         run_id=run_id if isinstance(run_id := payload.get("run_id"), str) else None,
+        nonfinite_steps=skips if isinstance(skips := payload.get("nonfinite_steps", 0), int) else 0,
     )
 
 

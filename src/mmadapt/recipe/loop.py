@@ -137,7 +137,8 @@ class Trainer:
         self.layout = stream_layout(model)
         """``{stream: per_frame}``: the streams every batch must carry."""
         self.nonfinite_steps = 0
-        """Steps skipped in this `fit()` because their loss or gradient norm was not finite."""
+        """Steps of this run skipped because their loss or gradient norm was not finite (a resumed run starts from
+        its checkpoint's count)."""
         self.claim: RunClaim | None = None
         """Whose run folder this is (set by `fit()`; :mod:`mmadapt.recipe.run_folder`)."""
         self.resume_changes: dict[str, list[Any]] = {}
@@ -241,6 +242,7 @@ class Trainer:
         )
 
         start_epoch, resumed_from, rng_to_restore = 0, None, None
+        self.nonfinite_steps = 0  # a resumed run continues the count of its checkpoint (the limit is per run)
         resume_path = resolve_resume(cfg.resume, out_dir, claim.checkpoint_ids)
         if resume_path is not None:
             start_epoch, rng_to_restore = self._restore(resume_path, state, callbacks)
@@ -252,7 +254,6 @@ class Trainer:
             restore_rng_state(rng_to_restore, generator)
 
         loss_fn = get_loss(cfg.loss)
-        self.nonfinite_steps = 0
         callbacks.fire("on_train_start", state)
         final_metrics: ClassificationMetrics | None = None
         clips_seen, train_seconds, stopped_early = 0, 0.0, False
@@ -342,6 +343,7 @@ class Trainer:
         self.resume_changes = {key: list(change) for key, change in plan.applied.items()}
         callbacks.load_state_dict(ckpt.callbacks)
         state.global_step, state.history = ckpt.global_step, list(ckpt.history)
+        self.nonfinite_steps = ckpt.nonfinite_steps
         logger.info("resumed from %s at epoch %d, step %d", path, ckpt.epoch, ckpt.global_step)
         if len(ckpt.rng) == info.world_size:
             return ckpt.epoch, ckpt.rng[info.rank]
@@ -469,6 +471,7 @@ class Trainer:
                 history=list(state.history),
                 config=self.cfg.to_dict(),
                 run_id=self.claim.run_id,
+                nonfinite_steps=self.nonfinite_steps,
             )
             save_checkpoint(ckpt, state.out_dir)
             prune_checkpoints(state.out_dir, self.cfg.keep_checkpoints, self.claim.checkpoint_ids)
@@ -500,6 +503,7 @@ class Trainer:
             "best": best,
             "epochs_completed": sum(1 for r in state.history if r.get("complete", True)),
             "global_step": state.global_step,
+            "nonfinite_steps_skipped": self.nonfinite_steps,
             "stopped_early": stopped_early,
             "resumed_from": resumed_from,
             "resume_changes": self.resume_changes,
