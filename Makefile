@@ -11,20 +11,26 @@ FACENET_PIN := facenet-pytorch==2.6.0
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
+	@echo "[1/4] creating $(VENV) (about 2 minutes in all on 2 cores)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "[2/4] installing $(TORCH_PIN)"
 	$(PY) -m pip install --quiet $(TORCH_PIN)
+	@echo "[3/4] installing mmadapt[recipe,test] (editable) and its dependencies"
 	$(PY) -m pip install --quiet -e ".[recipe,test]" $(TORCH_PIN)
+	@echo "[4/4] installing $(FACENET_PIN) (MTCNN face detector)"
 	# facenet-pytorch's pins would downgrade torch/numpy; its MTCNN weights ship in the wheel.
 	$(PY) -m pip install --quiet --no-deps $(FACENET_PIN)
 	touch $@
 
 demo: install
+	@echo "mmadapt demo: writes a synthetic audio-visual dataset, pretrains two small ViTs, trains the adapters"
 	$(VENV)/bin/mmadapt demo
 
 quickstart: install
 	$(PY) examples/quickstart.py
 
 test: install
+	@echo "running the test suite (about 5 minutes on 2 cores)"
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: install

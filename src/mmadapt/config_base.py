@@ -96,7 +96,7 @@ class ConfigBase:
         where = where or cls.__name__
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-        data = cls._migrate(dict(data), where)
+        data = cls._resolve_aliases(cls._migrate(dict(data), where), where)
         if cls._stamp_version:
             data.pop(VERSION_KEY, None)
         fields = _init_fields(cls)
@@ -111,6 +111,28 @@ class ConfigBase:
         hints = _hints(cls)
         values = {k: _decode(v, hints[k], f"{where}.{k}", fields[k].metadata) for k, v in data.items()}
         return _construct(cls, values, where)
+
+    @classmethod
+    def _resolve_aliases(cls, data: dict[str, Any], where: str) -> dict[str, Any]:
+        """Alias keys (``img_size``) moved to their nested place (``transform.img_size``), so a file takes the
+        same keys as the command line."""
+        for alias in [key for key in data if key in cls._aliases]:
+            *parents, leaf = cls._aliases[alias].split(".")
+            node = data
+            for part in parents:
+                child = node.get(part)
+                if isinstance(child, ConfigBase):
+                    child = child._fields_dict()
+                if child is None:
+                    child = {}
+                if not isinstance(child, Mapping):
+                    raise ConfigError(f"{where}.{part} must be a mapping, got {type(child).__name__}")
+                node[part] = child = dict(child)
+                node = child
+            if leaf in node:
+                raise ConfigError(f"{where}: {alias!r} and {cls._aliases[alias]!r} name the same value; give one")
+            node[leaf] = data.pop(alias)
+        return data
 
     @classmethod
     def _migrate(cls, data: dict[str, Any], where: str) -> dict[str, Any]:

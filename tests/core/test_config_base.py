@@ -173,6 +173,21 @@ def test_nested_configs_are_rebuilt_and_named_in_errors():
         DataConfig.from_dict({"transform": {"img_size": "big"}})
 
 
+@pytest.mark.parametrize(
+    ("alias", "value", "nested"),
+    [("img_size", 112, ("transform", "img_size")), ("mel_bins", 64, ("audio", "num_mel_bins")),
+     ("audio_frames", 512, ("audio", "target_frames"))],
+)
+def test_a_file_takes_the_same_alias_keys_as_the_command_line(alias, value, nested):
+    """issue 17: `data.img_size=112` worked as an override but `data: {img_size: 112}` was an unknown key."""
+    from_file = ExperimentConfig.from_dict({"data": {alias: value, "num_frames": 4}})
+    from_override = apply_overrides(ExperimentConfig(), [f"data.{alias}={value}", "data.num_frames=4"])
+    assert from_file == from_override
+    assert getattr(getattr(from_file.data, nested[0]), nested[1]) == value
+    with pytest.raises(ConfigError, match=f"'{alias}' and '{'.'.join(nested)}' name the same value"):
+        DataConfig.from_dict({alias: value, nested[0]: {nested[1]: value}})
+
+
 def test_adapter_fields_name_their_kind_and_a_missing_type_is_the_default_kind():
     d = MultimodalConfig().to_dict()
     assert (d["prompts"]["type"], d["fusion"]["type"], d["head"]["type"]) == (

@@ -54,6 +54,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="continue from a training checkpoint: 'auto' = the newest in the run folder, or a checkpoint file",
     )
     p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no per-epoch lines (train.progress=false train.epoch_lines=false); results still print",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="start a new run in a --out folder that holds another run (its checkpoints and summary are deleted)",
@@ -78,7 +84,8 @@ def _is_main_process() -> bool:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    cfg = load_experiment(args.config, [*flag_overrides(args), *args.overrides])
+    quiet = ["train.progress=false", "train.epoch_lines=false"] if args.quiet else []
+    cfg = load_experiment(args.config, [*flag_overrides(args), *quiet, *args.overrides])
     if args.out is not None:
         cfg = dataclasses.replace(cfg, train=_replace_train(cfg.train, out_dir=str(args.out)))
     if args.resume is not None:

@@ -87,6 +87,9 @@ class TrainConfig(ConfigBase):
     out_dir: str = _help("runs/mmadapt", "Folder for checkpoints, metrics.jsonl, summary.json, plots.")
     log_every: int = _help(50, "Write a train_step line to metrics.jsonl every N optimizer steps (0 = never).")
     progress: bool = _help(True, "Show progress bars (always off when stderr is not a TTY).")
+    epoch_lines: bool = _help(
+        True, "Print one line per epoch to stdout (loss, lr, val UAR/WAR, time, clips/s), terminal or not."
+    )
     tensorboard: bool = _help(False, "Also log scalars to TensorBoard (needs the tensorboard package).")
     keep_checkpoints: int = _help(1, "Training checkpoints kept in out_dir/checkpoints (newest first).")
     resume: str | None = _help(

@@ -47,6 +47,7 @@ from mmadapt.recipe.callbacks import (
     BestMetric,
     Callback,
     CallbackList,
+    EpochLine,
     MetricsLogger,
     ProgressBar,
     TensorBoardLogger,
@@ -148,6 +149,8 @@ class Trainer:
     def _default_callbacks(self) -> list[Callback]:
         cfg = self.cfg
         callbacks: list[Callback] = [ProgressBar(enabled=cfg.progress), MetricsLogger(), BestMetric("val_uar", "max")]
+        if cfg.epoch_lines:
+            callbacks.append(EpochLine())
         if cfg.tensorboard:
             callbacks.append(TensorBoardLogger())
         return callbacks

@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 FREE = frozenset({
     "device", "amp", "backbone_dtype", "compile", "compile_fusion", "grad_checkpointing", "num_workers",
-    "find_unused_parameters", "eval_every", "eval_batch_size", "out_dir", "log_every", "progress", "tensorboard",
-    "keep_checkpoints", "resume", "overwrite", "max_steps", "max_nonfinite_steps", "check_finite", "mmadapt_version",
+    "find_unused_parameters", "eval_every", "eval_batch_size", "out_dir", "log_every", "progress", "epoch_lines",
+    "tensorboard", "keep_checkpoints", "resume", "overwrite", "max_steps", "max_nonfinite_steps", "check_finite",
+    "mmadapt_version",
 })
 """Keys that do not change what is computed per step (or change only its precision/speed): taken as given."""
 APPLIED = frozenset({"epochs", "lr", "min_lr", "weight_decay"})
