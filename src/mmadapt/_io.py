@@ -38,6 +38,7 @@ __all__ = [
     "unit_file",
     "to_jsonable",
     "write_json",
+    "write_safetensors",
     "write_text",
     "write_torch",
 ]
@@ -133,6 +134,18 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def write_torch(path: str | os.PathLike[str], obj: Any) -> Path:
     """Atomically `torch.save` `obj`."""
     return atomic_write(path, lambda handle: torch.save(obj, handle))
+
+
+def write_safetensors(
+    path: str | os.PathLike[str], tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Atomically write ``tensors`` as a safetensors file (private contiguous CPU copies: safetensors refuses
+    shared or strided storage)."""
+    from safetensors.torch import save
+
+    private = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    blob = save(private, metadata=dict(metadata) if metadata is not None else None)
+    return atomic_write(path, lambda handle: handle.write(blob))
 
 
 @contextmanager

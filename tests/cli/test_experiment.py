@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 import yaml
@@ -109,6 +110,24 @@ def test_file_paths_resolve_against_the_file_and_command_line_paths_against_cwd(
     assert cfg.data.source.train == str(tmp_path / "cfg" / "lists" / "train.csv")
     assert cfg.data.source.test == "/abs/test.csv" and cfg.data.source.val == "mine/val.csv"
     assert cfg.with_absolute_paths().data.source.val == str(tmp_path / "mine" / "val.csv")
+
+
+def test_relative_paths_make_a_saved_experiment_movable(tmp_path):
+    run = tmp_path / "run"
+    cfg = ExperimentConfig().with_overrides([
+        f"model.video.checkpoint={run / 'backbones' / 'video.safetensors'}", f"data.source.train={tmp_path / 'a.csv'}",
+        f"train.out_dir={run}",
+    ])
+    saved = cfg.with_relative_paths(run)
+    assert saved.model.video.checkpoint == "backbones/video.safetensors" and saved.train.out_dir == "."
+    assert saved.data.source.train == "../a.csv" and saved.model.audio.checkpoint is None  # unset paths stay unset
+    saved.save(run / "experiment.yaml")
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    run.rename(moved)
+    loaded = ExperimentConfig.load(moved / "experiment.yaml")  # paths follow the file
+    assert loaded.model.video.checkpoint == str(moved / "backbones" / "video.safetensors")
+    assert loaded.train.out_dir == str(moved) and Path(loaded.data.source.train).resolve() == moved.parent / "a.csv"
 
 
 def test_class_names_come_from_a_list_a_file_or_a_dataset_spec(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 
 import pytest
@@ -115,6 +116,34 @@ def test_predict_takes_a_separate_audio_file(trained, tmp_path):
         runs[name] = json.loads(out_json.read_text())["predictions"][0]
     assert runs["other"]["audio"] == str(other) and runs["own"]["audio"] == "own track"
     assert runs["own"]["probabilities"] != runs["other"]["probabilities"]  # the audio reaches the model
+
+
+def test_predict_on_a_train_run_folder_works_from_any_working_directory(trained, tmp_path, monkeypatch, capsys):
+    clip = sorted((trained.workspace.data.root / "clips" / "test").glob("*.mp4"))[0]
+
+    def probabilities(adapter, json_name: str) -> dict:
+        assert main(["predict", "--adapter", str(adapter), str(clip), "--json", str(tmp_path / json_name)]) == 0
+        return json.loads((tmp_path / json_name).read_text())["predictions"][0]["probabilities"]
+
+    want = probabilities(trained.out, "absolute.json")
+    monkeypatch.chdir(trained.out.parent)
+    assert probabilities(trained.out.name, "beside.json") == want
+    monkeypatch.chdir(tmp_path)
+    assert probabilities(os.path.relpath(trained.out / "adapter", tmp_path), "elsewhere.json") == want
+
+
+def test_train_records_backbone_checkpoints_as_absolute_paths(workspace, tmp_path, monkeypatch, capsys):
+    """A run folder names backbone files outside it absolutely: eval/predict find them from any directory."""
+    in_file = tmp_path / "exp.yaml"
+    exp = yaml.safe_load(workspace.config.read_text())
+    exp["model"]["audio"]["checkpoint"] = "weights/audio.safetensors"  # relative to the config file's folder
+    in_file.write_text(yaml.safe_dump(exp))
+    monkeypatch.chdir(workspace.root)
+    argv = ["train", "--config", str(in_file), "model.video.checkpoint=weights/video.safetensors", "--print-config"]
+    assert main(argv) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)["model"]
+    assert shown["audio"]["checkpoint"] == str(tmp_path / "weights" / "audio.safetensors")
+    assert shown["video"]["checkpoint"] == str(workspace.root / "weights" / "video.safetensors")  # against the cwd
 
 
 def test_print_config_shows_overrides_and_exits(workspace, capsys):

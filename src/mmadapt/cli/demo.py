@@ -1,12 +1,14 @@
 """Run MMA-DFER end to end on an embedded default, offline: write a synthetic audio-visual expression dataset
 (real mp4 files), pretrain two small unimodal ViTs briefly, freeze them, train the adapters, print UAR/WAR per
-epoch, save the adapter and the confusion matrix, and predict a held-out mp4. ``--ablations`` also trains the
+epoch, save the adapter (with its backbones and experiment.yaml, so `mmadapt predict --adapter RUN` works on the run
+folder alone) and the confusion matrix, and predict a held-out mp4. ``--ablations`` also trains the
 paper's Table-4 variants on the same frozen backbones and prints a comparison table."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download)"
@@ -54,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{preset:28s} {m['uar']:6.3f} {m['war']:6.3f}")
     print(f"\npredict {result.prediction['video']} (true: {result.prediction['true']}):")
     print(json.dumps(result.prediction["top"]))
-    print(f"\nadapters, metrics and confusion matrices under {result.out_dir / 'runs'}; total {result.seconds:.0f} s")
+    print(f"\nadapters, backbones, metrics and confusion matrices under {result.out_dir / 'runs'}; "
+          f"total {result.seconds:.0f} s")
+    run_dir, clip = shlex.quote(result.prediction["adapter"]), shlex.quote(result.prediction["video"])
+    print("next steps, on a run folder alone (it holds its backbones and experiment.yaml):")
+    print(f"  mmadapt predict --adapter {run_dir} {clip}")
+    print(f"  mmadapt eval --adapter {run_dir} --manifest {shlex.quote(str(result.test_manifest))}")
     return 0
 
 

@@ -2,14 +2,19 @@
 
 ``scenes`` draws the clips and writes them as real mp4 files (:func:`make_synthetic_dataset`); ``driver``
 pretrains two small unimodal ViTs, wraps them and trains the adapters with the recipe (:func:`run_demo`,
-``mmadapt demo``); ``report`` is its per-epoch log line. Nothing in the toolkit core imports this package.
+``mmadapt demo``); ``run_folder`` saves each run's backbones and experiment.yaml beside its adapter, so that
+``mmadapt eval`` / ``predict`` use the run folder alone; ``report`` is its per-epoch log line. Nothing in the
+toolkit core imports this package.
 """
 
 from mmadapt.demo.driver import (
     DEMO_ABLATIONS,
+    DEMO_TIMM_VIT,
     DemoConfig,
     DemoResult,
     SeedSweep,
+    backbone_kwargs,
+    demo_adapter_overrides,
     demo_model_config,
     make_backbones,
     predict_clip,
@@ -34,12 +39,15 @@ __all__ = [
     "ACTION_NAMES",
     "CLASS_CUES",
     "DEMO_ABLATIONS",
+    "DEMO_TIMM_VIT",
     "DemoConfig",
     "DemoResult",
     "SYNTHETIC_CLASSES",
     "SeedSweep",
     "SyntheticConfig",
     "SyntheticDataset",
+    "backbone_kwargs",
+    "demo_adapter_overrides",
     "demo_model_config",
     "expression_track",
     "load_class_names",

@@ -7,7 +7,8 @@ What it does, in the order a researcher would:
    model), the audio ViT learns to recognise the speaker's voice (pitch level and timbre) — neither sees a clip
    label, temporal order or intonation;
 3. freezes both, wraps them with a preset and trains only the adapters with the recipe (:func:`train`);
-4. reports UAR/WAR per epoch, saves the adapter and the confusion matrix, and predicts a held-out mp4.
+4. reports UAR/WAR per epoch, saves the adapter and the confusion matrix, and predicts a held-out mp4;
+5. leaves each run folder usable on its own by ``mmadapt eval`` / ``predict`` (:mod:`mmadapt.demo.run_folder`).
 ``ablations=True`` repeats step 3 for the paper's Table-4 variants on the same frozen backbones.
 
 Shapes: T frames, S frame side, F spectrogram frames, M mel bins, D width.
@@ -39,9 +40,12 @@ from .scenes import synthesize_clip
 
 __all__ = [
     "DEMO_ABLATIONS",
+    "DEMO_TIMM_VIT",
     "DemoConfig",
     "DemoResult",
     "SeedSweep",
+    "backbone_kwargs",
+    "demo_adapter_overrides",
     "demo_model_config",
     "make_backbones",
     "predict_clip",
@@ -53,6 +57,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEMO_ABLATIONS = ("mma-dfer", "mma-dfer-no-fusion", "mma-dfer-no-temporal", "mma-dfer-no-prompts")
+DEMO_TIMM_VIT = "vit_tiny_patch16_224"
+"""timm entry point of the demo's backbones: a plain ``VisionTransformer`` whose every size (patch, width, depth,
+heads) :func:`backbone_kwargs` overrides, so a run folder's experiment names a model any timm install rebuilds."""
 
 
 @dataclass
@@ -108,18 +115,28 @@ class DemoConfig(ConfigBase):
 
 
 # ---- backbones and their unimodal pretraining ------------------------------------------------------------------
-def make_backbones(cfg: DemoConfig) -> tuple[nn.Module, nn.Module]:
-    """Two small timm ViTs: audio (1 channel, F x M spectrogram) and video (3 channels, S x S frames)."""
-    from timm.models.vision_transformer import VisionTransformer
-
+def backbone_kwargs(cfg: DemoConfig) -> dict[str, dict[str, Any]]:
+    """The timm keywords of the two ViTs by stream, as :func:`make_backbones` builds them and a run folder's
+    ``experiment.yaml`` records them: audio (1 channel, F x M spectrogram), video (3 channels, S x S frames)."""
     # Both pool the mean of their patch tokens, as AudioMAE does when fine-tuned: a small face model learns facial
     # actions from it far faster than from a CLS token, and a time-averaged spectrogram says nothing about
     # intonation -- which the adapters must then find inside the encoder.
     common = dict(embed_dim=cfg.width, depth=cfg.depth, num_heads=cfg.heads, num_classes=0, class_token=False,
                   global_pool="avg")
-    audio = VisionTransformer(img_size=(cfg.audio_frames, cfg.mel_bins), patch_size=cfg.audio_patch, in_chans=1,
-                              **common)
-    video = VisionTransformer(img_size=cfg.img_size, patch_size=cfg.video_patch, in_chans=3, **common)
+    return {  # lists, not tuples: the keywords round-trip through YAML
+        "audio": dict(img_size=[cfg.audio_frames, cfg.mel_bins], patch_size=cfg.audio_patch, in_chans=1, **common),
+        "video": dict(img_size=cfg.img_size, patch_size=cfg.video_patch, in_chans=3, **common),
+    }
+
+
+def make_backbones(cfg: DemoConfig) -> tuple[nn.Module, nn.Module]:
+    """Two small timm ViTs (audio, video), random weights from the global RNG, built the way ``mmadapt
+    predict`` rebuilds them from a run folder (:func:`~mmadapt.backbones.load_backbone`)."""
+    from ..backbones import load_backbone
+
+    kwargs = backbone_kwargs(cfg)
+    audio = load_backbone(DEMO_TIMM_VIT, **kwargs["audio"]).model
+    video = load_backbone(DEMO_TIMM_VIT, **kwargs["video"]).model
     return audio, video
 
 
@@ -203,6 +220,9 @@ class DemoResult:
     pretraining: dict[str, float]
     prediction: dict[str, Any]
     seconds: float
+    run_dirs: dict[str, Path] = field(default_factory=dict)
+    """preset -> its run folder (adapter, backbones, experiment.yaml: enough for ``mmadapt eval`` / ``predict``)."""
+    test_manifest: Path | None = None
 
 
 def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult:
@@ -213,6 +233,7 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     from ..recipe.config import TrainConfig
     from ..recipe.loop import train
     from .report import EpochReport
+    from .run_folder import save_run_folder
 
     cfg = cfg or DemoConfig()
     if cfg.threads:
@@ -231,6 +252,7 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     pretraining = pretrain_backbones(audio_vit, video_vit, cfg)
 
     metrics: dict[str, dict[str, float]] = {}
+    run_dirs: dict[str, Path] = {}
     last_model = None
     for preset in cfg.presets:
         torch.manual_seed(cfg.seed)
@@ -240,16 +262,24 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
         train_cfg = TrainConfig(
             epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, num_workers=0, device="cpu", amp="off",
             out_dir=str(out / "runs" / preset), progress=progress, log_every=0, seed=cfg.seed + 1, overwrite=True,
+            epoch_lines=False,  # EpochReport logs the demo's own line per epoch
         )
         result = train(model, train_set, test_set, train_cfg, callbacks=[EpochReport(preset)],
                        class_names=SYNTHETIC_CLASSES)
+        run_dirs[preset] = save_run_folder(
+            Path(train_cfg.out_dir), preset, {"audio": audio_vit, "video": video_vit}, cfg, data, data_cfg, train_cfg,
+            demo_adapter_overrides(preset, audio_vit, video_vit, cfg),
+        )
         final = result.final
         metrics[preset] = {"uar": float(final["uar"]), "war": float(final["war"])}
         logger.info("%s: UAR %.3f WAR %.3f", preset, metrics[preset]["uar"], metrics[preset]["war"])
         last_model = last_model or model
 
     prediction = predict_clip(last_model, test_set, data.test_manifest, SYNTHETIC_CLASSES) if last_model else {}
-    result = DemoResult(out, metrics, pretraining, prediction, time.perf_counter() - start)
+    if last_model is not None:
+        prediction["adapter"] = str(run_dirs[cfg.presets[0]])  # last_model is the first preset's
+    result = DemoResult(out, metrics, pretraining, prediction, time.perf_counter() - start, run_dirs,
+                        data.test_manifest)
     write_json(out / "demo_results.json", {
         "config": asdict(cfg), "metrics": metrics, "pretraining": pretraining, "prediction": prediction,
         "seconds": result.seconds,
@@ -291,20 +321,33 @@ def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> 
     return SeedSweep(list(seeds), runs, summary)
 
 
-def demo_model_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module, cfg: DemoConfig):
-    """The preset's config with the demo's size overrides, applied only to the adapters the preset keeps."""
+def _preset_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module):
     import mmadapt
 
     from ..anatomy import resolve_anatomy
 
-    base = mmadapt.get_preset(preset, resolve_anatomy(audio_vit), resolve_anatomy(video_vit))
-    overrides = {k: v for k, v in cfg.adapter_overrides.items() if getattr(base, k) is not None}
+    return mmadapt.get_preset(preset, resolve_anatomy(audio_vit), resolve_anatomy(video_vit))
+
+
+def demo_adapter_overrides(preset: str, audio_vit: nn.Module, video_vit: nn.Module, cfg: DemoConfig) -> dict[str, Any]:
+    """The demo's size overrides of the adapters ``preset`` keeps (its ``None`` adapters stay off), plus the
+    head's frame count."""
+    base = _preset_config(preset, audio_vit, video_vit)
+    overrides = {k: copy.deepcopy(v) for k, v in cfg.adapter_overrides.items() if getattr(base, k) is not None}
     overrides["head"] = {**overrides.get("head", {}), "max_frames": cfg.num_frames}
+    return overrides
+
+
+def demo_model_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module, cfg: DemoConfig):
+    """The preset's config with the demo's size overrides (:func:`demo_adapter_overrides`)."""
+    base = _preset_config(preset, audio_vit, video_vit)
+    overrides = demo_adapter_overrides(preset, audio_vit, video_vit, cfg)
     return base.with_overrides(num_classes=len(SYNTHETIC_CLASSES), **overrides)
 
 
 def predict_clip(model: nn.Module, test_set: Dataset, manifest: Path, class_names: tuple[str, ...]) -> dict[str, Any]:
-    """Class probabilities of the first held-out clip (the same decoding path as `mmadapt predict`)."""
+    """Class probabilities of the first held-out clip (the same decoding path as `mmadapt predict`): the top three
+    rounded for printing, and every class's unrounded probability."""
     from ..data.batch import LABEL_KEY
 
     item = test_set[0]
@@ -318,4 +361,5 @@ def predict_clip(model: nn.Module, test_set: Dataset, manifest: Path, class_name
         "video": str(manifest.parent / first),
         "true": class_names[int(label)],
         "top": [(class_names[i], round(float(probs[i]), 4)) for i in order[:3]],
+        "probabilities": {name: float(probs[i]) for i, name in enumerate(class_names)},
     }

@@ -23,6 +23,7 @@ import logging
 import os
 import string
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,14 @@ class ExperimentConfig(ConfigBase):
         _rebase_paths(d, Path(base) if base is not None else Path.cwd())
         return type(self).from_dict(d)
 
+    def with_relative_paths(self, base: str | os.PathLike[str]) -> ExperimentConfig:
+        """A copy whose paths are relative to ``base``: saved in ``base``, the file moves with what it names (the
+        inverse of :meth:`with_absolute_paths`, which :meth:`load` applies against the file's folder)."""
+        d = self.to_dict()
+        start = Path(base).resolve()
+        _map_paths(d, lambda p: os.path.relpath(Path(p).resolve(), start))
+        return type(self).from_dict(d)
+
 
 # ---- dict helpers -----------------------------------------------------------------------------------------
 def _read_mapping(path: Path) -> Any:
@@ -282,15 +291,19 @@ def _yaml_problem(err: Any) -> str:
     return f"{where}invalid YAML ({' '.join(what.split()) or 'syntax error'})"
 
 
-def _rebase_paths(d: dict[str, Any], base: Path) -> None:
+def _map_paths(d: dict[str, Any], change: Callable[[str], str]) -> None:
+    """Replace, in place, every non-empty path string of ``d`` at one of ``_PATH_KEYS`` by ``change(path)``."""
     for dotted in _PATH_KEYS:
         *parents, leaf = dotted.split(".")
         node: Any = d
         for p in parents:
             node = node.get(p) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(leaf), str) and node[leaf]:
-            if not Path(node[leaf]).is_absolute():
-                node[leaf] = str(base / node[leaf])
+            node[leaf] = change(node[leaf])
+
+
+def _rebase_paths(d: dict[str, Any], base: Path) -> None:
+    _map_paths(d, lambda p: p if Path(p).is_absolute() else str(base / p))
 
 
 # ---- builders ---------------------------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""A demo run folder is self-sufficient: `mmadapt predict` and `mmadapt eval` on it alone reproduce the demo's own
+prediction and final UAR, wherever the folder is moved and whatever the working directory (issue 17 item 1)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mmadapt.cli import main
+
+from .test_demo import TINY
+
+# the saved backbones are loaded, never rebuilt at random
+pytestmark = pytest.mark.filterwarnings("error:.*RANDOM weights:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`mmadapt demo` at the tiny sizes; its stdout and its demo_results.json."""
+    from mmadapt.demo import driver
+
+    out = tmp_path_factory.mktemp("demo") / "demo_out"
+    default = driver.DemoConfig
+    stdout = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout):
+        mp.setattr(driver, "DemoConfig", lambda **kw: default(**{**TINY, **kw}))  # the CLI's flags still win
+        assert main(["demo", "--out", str(out), "--epochs", "1", "--n-per-class", "4", "--no-progress"]) == 0
+    results = json.loads((out / "demo_results.json").read_text())
+    return {"out": out, "stdout": stdout.getvalue(), **results}
+
+
+def _predict(adapter: Path, clip: str, json_file: Path) -> dict[str, float]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["predict", "--adapter", str(adapter), clip, "--json", str(json_file)]) == 0
+    return json.loads(json_file.read_text())["predictions"][0]["probabilities"]
+
+
+def _assert_same_probabilities(got: dict[str, float], want: dict[str, float]) -> None:
+    assert list(got) == list(want)
+    assert max(abs(got[k] - want[k]) for k in want) <= 1e-6, (got, want)
+
+
+def test_run_folder_holds_its_backbones_and_experiment(demo):
+    run = demo["out"] / "runs" / "mma-dfer"
+    for name in ("experiment.yaml", "adapter/experiment.yaml", "backbones/audio.safetensors",
+                 "backbones/video.safetensors"):
+        assert (run / name).is_file(), name
+
+
+def test_predict_on_the_demo_run_gives_the_demos_own_probabilities(demo, tmp_path):
+    run = demo["out"] / "runs" / "mma-dfer"
+    want = demo["prediction"]["probabilities"]
+    _assert_same_probabilities(_predict(run, demo["prediction"]["video"], tmp_path / "a.json"), want)
+    _assert_same_probabilities(_predict(run / "adapter", demo["prediction"]["video"], tmp_path / "b.json"), want)
+
+
+def test_the_printed_next_step_is_a_predict_command_that_runs(demo, tmp_path):
+    line = next(ln for ln in demo["stdout"].splitlines() if "mmadapt predict" in ln)
+    argv = shlex.split(line[line.index("mmadapt predict"):])[1:]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*argv, "--json", str(tmp_path / "p.json")]) == 0
+    got = json.loads((tmp_path / "p.json").read_text())["predictions"][0]["probabilities"]
+    _assert_same_probabilities(got, demo["prediction"]["probabilities"])
+
+
+def test_a_moved_run_folder_still_predicts_from_any_working_directory(demo, tmp_path, monkeypatch):
+    run = demo["out"] / "runs" / "mma-dfer"
+    clip = tmp_path / "clip.mp4"
+    shutil.copy2(demo["prediction"]["video"], clip)
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.move(run, moved)  # nothing of the demo's folder is left where the experiment first pointed
+    try:
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        _assert_same_probabilities(_predict(Path("run"), str(clip), tmp_path / "c.json"),
+                                   demo["prediction"]["probabilities"])
+    finally:
+        shutil.move(moved, run)
+
+
+def test_eval_on_the_demos_test_manifest_reproduces_its_final_uar(demo, tmp_path):
+    run = demo["out"] / "runs" / "mma-dfer"
+    scores = tmp_path / "scores"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["eval", "--adapter", str(run), "--manifest", str(demo["out"] / "data" / "test.csv"),
+                     "--out", str(scores)]) == 0
+    metrics = json.loads((scores / "metrics.json").read_text())
+    assert (metrics["uar"], metrics["war"]) == (demo["metrics"]["mma-dfer"]["uar"], demo["metrics"]["mma-dfer"]["war"])
