@@ -91,3 +91,13 @@ def test_eval_on_the_demos_test_manifest_reproduces_its_final_uar(demo, tmp_path
                      "--out", str(scores)]) == 0
     metrics = json.loads((scores / "metrics.json").read_text())
     assert (metrics["uar"], metrics["war"]) == (demo["metrics"]["mma-dfer"]["uar"], demo["metrics"]["mma-dfer"]["war"])
+
+
+def test_the_demo_prints_its_prediction_as_a_small_table_not_a_json_list(demo):
+    """issue 17 item 7: the prediction was printed as a raw JSON list."""
+    lines = demo["stdout"].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("predict "))
+    table = lines[start + 1 : start + 4]
+    for rank, (line, (name, probability)) in enumerate(zip(table, demo["prediction"]["top"]), start=1):
+        assert line.split() == [f"{rank}.", name, f"{probability:.4f}"]
+    assert not any(line.lstrip().startswith("[[") for line in lines)

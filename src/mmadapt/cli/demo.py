@@ -7,7 +7,6 @@ paper's Table-4 variants on the same frozen backbones and prints a comparison ta
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 
@@ -55,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     for preset, m in result.metrics.items():
         print(f"{preset:28s} {m['uar']:6.3f} {m['war']:6.3f}")
     print(f"\npredict {result.prediction['video']} (true: {result.prediction['true']}):")
-    print(json.dumps(result.prediction["top"]))
+    for rank, (name, probability) in enumerate(result.prediction["top"], start=1):
+        print(f"  {rank}. {name:<24s} {probability:.4f}")
     print(f"\nadapters, backbones, metrics and confusion matrices under {result.out_dir / 'runs'}; "
           f"total {result.seconds:.0f} s")
     run_dir, clip = shlex.quote(result.prediction["adapter"]), shlex.quote(result.prediction["video"])
