@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from ..errors import MMAdaptError
 from ..registry import Registry
+from ._output import command_output
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_command"]
 
@@ -77,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    with command_output(args.command):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.debug or os.environ.get("MMADAPT_DEBUG", "") not in ("", "0"):
         return int(args._run(args) or 0)
     try:
