@@ -61,7 +61,7 @@ def test_prep_faces_matches_given_videos_by_name(fake_detector, trained, tmp_pat
     assert "anger_0001.mp4: not listed in" in capsys.readouterr().err
 
 
-def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detector, workspace, tmp_path, capsys):
+def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detector, workspace, tmp_path, capsys, caplog):
     from mmadapt.data import decode_audio
 
     data, out = workspace.data, tmp_path / "faces"
@@ -75,8 +75,9 @@ def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detecto
     run = tmp_path / "run"
     code = main(["train", "--config", str(workspace.config), "data.source.kind=annotations",
                  f"data.source.train={out / 'annotations.txt'}", "data.source.val=null",
-                 f"data.source.audio_dir={out}", "train.max_steps=1", "--out", str(run)])
+                 f"data.source.audio_dir={out}", "train.max_steps=1", "train.batch_size=4", "--out", str(run)])
     assert code == 0
+    assert "drop_last: the last 2 of 6 training clips are left out each epoch (batch 4)" in caplog.text
     summary = json.loads((run / "summary.json").read_text())
     assert summary["global_step"] == 1 and "missing_audio" not in summary["dataset_stats"]["train"]
 
