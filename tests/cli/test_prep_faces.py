@@ -59,3 +59,50 @@ def test_prep_faces_matches_given_videos_by_name(fake_detector, trained, tmp_pat
     unlisted = data.root / "clips" / "test" / "anger_0001.mp4"
     assert main(["prep-faces", str(unlisted), "--labels", str(labels), "--out", str(tmp_path / "g")]) == 2
     assert "anger_0001.mp4: not listed in" in capsys.readouterr().err
+
+
+def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detector, workspace, tmp_path, capsys, caplog):
+    from mmadapt.data import decode_audio
+
+    data, out = workspace.data, tmp_path / "faces"
+    assert main(["prep-faces", "--labels", str(data.train_manifest), "--out", str(out), "--size", "32"]) == 0
+    assert f"audio: 6 wav files in {out} (data.source.audio_dir={out})" in capsys.readouterr().out
+    wav = out / "anger_0000.wav"  # beside the frame folder anger_0000/, as the {id}.wav rule reads it
+    written, own = decode_audio(wav), decode_audio(data.root / "clips" / "train" / "anger_0000.mp4")
+    assert written.sample_rate == own.sample_rate and written.waveform.shape == own.waveform.shape
+    assert np.abs(written.waveform - own.waveform).max() < 1e-3  # 16-bit PCM of the same track
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+    run = tmp_path / "run"
+    code = main(["train", "--config", str(workspace.config), "data.source.kind=annotations",
+                 f"data.source.train={out / 'annotations.txt'}", "data.source.val=null",
+                 f"data.source.audio_dir={out}", "train.max_steps=1", "train.batch_size=4", "--out", str(run)])
+    assert code == 0
+    assert "drop_last: the last 2 of 6 training clips are left out each epoch (batch 4)" in caplog.text
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["global_step"] == 1 and "missing_audio" not in summary["dataset_stats"]["train"]
+
+
+@pytest.mark.parametrize("skip", [False, True], ids=["checked", "--skip-data-check"])
+def test_training_frame_folders_without_audio_names_the_config_key(fake_detector, workspace, tmp_path, capsys, skip):
+    out = tmp_path / "faces"
+    assert main(["prep-faces", "--labels", str(workspace.data.test_manifest), "--out", str(out)]) == 0
+    code = main(["train", "--config", str(workspace.config), "data.source.kind=annotations",
+                 f"data.source.train={out / 'annotations.txt'}", "data.source.val=null", "--out", str(tmp_path / "r"),
+                 *(["--skip-data-check"] if skip else [])])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "set data.source.audio_dir" in err and "data.missing_audio=zeros" in err and "audio_rule" not in err
+
+
+@pytest.mark.filterwarnings("ignore:no --labels:UserWarning")
+def test_a_video_without_audio_gets_no_wav_and_is_reported(fake_detector, tmp_path, capsys):
+    from ..data._media import write_mp4
+
+    clip = write_mp4(tmp_path / "mute.mp4", np.full((4, 32, 32, 3), 128, np.uint8), fps=4)
+    out = tmp_path / "faces"
+    (out).mkdir()
+    (out / "mute.wav").write_bytes(b"stale")  # an older run's file must not pass for this clip's audio
+    assert main(["prep-faces", str(clip), "--out", str(out), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    assert "audio: 0 wav files" in printed and "1 videos have no audio track, so no wav: mute.mp4" in printed
+    assert (out / "mute").is_dir() and not (out / "mute.wav").exists()

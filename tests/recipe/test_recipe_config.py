@@ -132,3 +132,29 @@ def test_bad_overrides_say_what_is_wrong(override, error, match):
 def test_override_values_round_trip_through_text(n, lr):
     cfg = apply_overrides(TrainConfig(), [f"epochs={n}", f"lr={lr!r}"])
     assert (cfg.epochs, cfg.lr) == (n, lr)
+
+
+@pytest.mark.parametrize("cpus, workers", [(1, 0), (2, 1), (3, 2), (5, 4), (64, 4)])
+def test_num_workers_defaults_to_what_the_machine_has(monkeypatch, cpus, workers):
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    cfg = TrainConfig()
+    assert cfg.num_workers == workers
+    assert cfg.to_dict()["num_workers"] == workers  # a saved config records the number it ran with
+    assert TrainConfig(num_workers=3).num_workers == 3  # an explicit value is kept as given
+    assert TrainConfig.from_dict({**cfg.to_dict(), "num_workers": 6}).num_workers == 6
+
+
+def test_the_default_worker_count_draws_no_dataloader_warning_on_two_cores(monkeypatch):
+    import os
+    import warnings
+
+    from torch.utils.data import DataLoader
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when workers exceed the CPUs it may use
+        DataLoader(range(4), num_workers=TrainConfig().num_workers).check_worker_number_rationality()
+    with pytest.warns(UserWarning, match="worker"):  # what the old fixed default of 4 drew
+        DataLoader(range(4), num_workers=4).check_worker_number_rationality()

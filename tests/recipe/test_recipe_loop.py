@@ -255,3 +255,14 @@ def test_eval_every_and_the_seed_is_set_by_train(tmp_path):
 def test_tensorboard_logging_is_optional(tmp_path):
     train(make_model(0), ClipSet(8), ClipSet(3, seed=1), _cfg(tmp_path, epochs=1, tensorboard=True))
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tensorboard").iterdir())
+
+
+@pytest.mark.parametrize("batch, said", [(5, "the last 2 of 12 training clips"), (4, None)])
+def test_drop_last_says_how_many_clips_each_epoch_leaves_out(tmp_path, caplog, batch, said):
+    with caplog.at_level("WARNING", logger="mmadapt.recipe.loop"):
+        train(make_model(0), ClipSet(12), None, _cfg(tmp_path, epochs=1, batch_size=batch))
+    messages = [r.getMessage() for r in caplog.records if "drop_last" in r.getMessage()]
+    if said is None:
+        assert messages == []
+    else:
+        assert messages == [f"drop_last: {said} are left out each epoch (batch {batch})"]

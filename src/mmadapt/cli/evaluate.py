@@ -15,6 +15,7 @@ from pathlib import Path
 from ._common import (
     add_adapter_argument,
     add_check_finite_argument,
+    add_data_check_argument,
     add_device_argument,
     add_experiment_arguments,
     flag_overrides,
@@ -49,15 +50,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="clips per batch; default: train.eval_batch_size (1)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (0 = main process)")
     add_check_finite_argument(p)
+    add_data_check_argument(p)
     add_device_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from .._io import write_json
+    from ..checkpoint import read_adapter_config
     from ..errors import ConfigError
     from ..recipe import evaluate, save_confusion_matrix
     from ..recipe.experiment import build_dataset
-    from ._common import check_output_dir, experiment_for_adapter, label_names, load_trained_model, resolve_device
+    from ._common import (
+        check_data,
+        check_output_dir,
+        experiment_for_adapter,
+        label_names,
+        load_trained_model,
+        resolve_device,
+    )
 
     adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
     kind = "manifest" if args.manifest is not None else "annotations"
@@ -69,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
     out = args.out if args.out is not None else adapter_dir.parent / f"eval-{data_file.stem}"
     check_output_dir(out)  # before the clips are scored
+    predicts = read_adapter_config(adapter_dir)["config"].get("num_classes")
+    check_data(args, cfg, [str(data_file)], predicts if isinstance(predicts, int) else None)  # before the backbones
     dataset = build_dataset(cfg, data_file, "test")
     device = resolve_device(args.device, cfg)
     model = load_trained_model(adapter_dir, cfg, device)

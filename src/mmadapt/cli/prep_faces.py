@@ -1,10 +1,11 @@
 """Face-cropped frame folders from videos (MTCNN, the paper's MAFW preprocessing), e.g.
 ``mmadapt prep-faces clips/*.mp4 --labels labels.csv --out faces/``.
 
-Each video becomes ``OUT/<video stem>/00001.jpg ...`` and an official annotation list (``frame_dir num_frames
-label``) is written beside the folders, ready for ``data.source.kind: annotations``. Labels come from a
-``video,label`` CSV/JSONL (the manifest format; videos are matched by path, then by file name); without VIDEOS
-every clip of the labels file is processed. Needs facenet-pytorch.
+Each video becomes ``OUT/<video stem>/00001.jpg ...`` plus its audio track as ``OUT/<video stem>.wav``, and an
+official annotation list (``frame_dir num_frames label``) is written beside the folders, ready for
+``mmadapt train data.source.kind=annotations data.source.train=OUT/annotations.txt data.source.audio_dir=OUT``.
+Labels come from a ``video,label`` CSV/JSONL (the manifest format; videos are matched by path, then by file
+name); without VIDEOS every clip of the labels file is processed. Needs facenet-pytorch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import argparse
 import warnings
 from pathlib import Path
 
-HELP = "crop faces from videos into frame folders + an official annotation list"
+HELP = "crop faces from videos into frame folders + their audio as wav + an official annotation list"
+_NAMED = 5
+"""Videos without audio named in the summary line; the rest are counted."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -86,4 +89,10 @@ def run(args: argparse.Namespace) -> int:
         f"{len(report.clips)} videos, {report.frames} frames ({report.frames_without_face} without a detected face) "
         f"-> {report.annotation_file}"
     )
+    silent = report.without_audio
+    audio = f"audio: {len(report.clips) - len(silent)} wav files in {args.out} (data.source.audio_dir={args.out})"
+    if silent:
+        names = ", ".join(p.name for p in silent[:_NAMED]) + (" ..." if len(silent) > _NAMED else "")
+        audio += f"; {len(silent)} videos have no audio track, so no wav: {names}"
+    print(audio)
     return 0

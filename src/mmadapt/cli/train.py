@@ -26,7 +26,9 @@ from ._common import (
     ADAPTER_SUBDIR,
     EXPERIMENT_FILE,
     add_check_finite_argument,
+    add_data_check_argument,
     add_experiment_arguments,
+    check_data,
     check_output_dir,
     flag_overrides,
     load_experiment,
@@ -74,6 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--print-config", action="store_true", help="print the resolved experiment config (YAML) and exit")
     add_check_finite_argument(p)
+    add_data_check_argument(p)
 
 
 def _is_main_process() -> bool:
@@ -106,11 +109,24 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--folds resumes each fold from its own folder: use --resume auto")
         if not Path(resume).is_file():
             raise ConfigError(f"--resume {resume}: checkpoint file not found")
+    if args.folds and not cfg.data.source.uses_folds():
+        raise ConfigError("--folds given but no data.source path contains {fold}")
+    cfg = check_data(args, cfg, _split_files(cfg, args.folds))  # before the run folder and the backbones
     if args.folds:
-        if not cfg.data.source.uses_folds():
-            raise ConfigError("--folds given but no data.source path contains {fold}")
         return _run_kfold(cfg, args.folds)
     return _run_single(cfg)
+
+
+def _split_files(cfg: ExperimentConfig, folds: list[int] | None) -> list[str]:
+    """The split files the run reads (each fold's with ``--folds``); none when the source is incomplete, which
+    building the datasets reports."""
+    from ..recipe.experiment import SPLITS
+
+    if not folds and (cfg.data.source.train is None or cfg.data.source.uses_folds()):
+        return []
+    sources = [cfg.for_fold(fold).data.source for fold in folds] if folds else [cfg.data.source]
+    files = [getattr(src, split) for src in sources for split in SPLITS if getattr(src, split)]
+    return list(dict.fromkeys(files))
 
 
 def _replace_train(train_cfg: TrainConfig, **changes: Any) -> TrainConfig:

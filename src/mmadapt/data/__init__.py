@@ -21,7 +21,7 @@ from mmadapt.data.config import DataConfig
 from mmadapt.data.dataset import ClipDatasetBase, FrameFolderDataset, VideoManifestDataset
 from mmadapt.data.decode import AudioTrack, MissingAudioError, VideoFrames, decode_audio, decode_media, decode_video
 from mmadapt.data.probe import MediaInfo, probe_media
-from mmadapt.data.errors import AnnotationError, DataFileError, DecodeError
+from mmadapt.data.errors import AnnotationError, DataCheckError, DataFileError, DecodeError
 from mmadapt.data.faces import ClipFaces, FaceCropConfig, FacePrepReport, prep_faces
 from mmadapt.data.fbank import FbankConfig, audio_features, fit_frames, kaldi_fbank, normalise_fbank, silent_features
 from mmadapt.data.manifest import ManifestRecord, read_manifest
@@ -45,6 +45,7 @@ __all__ = [
     "ClipFaces",
     "ClipTransform",
     "DATASET_SPECS",
+    "DataCheckError",
     "DataConfig",
     "DataFileError",
     "DatasetSpec",

@@ -190,12 +190,17 @@ class AnnotationRecord:
 
 
 def read_annotation_list(
-    path: str | os.PathLike[str], num_classes: int, root: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    num_classes: int | None,
+    root: str | os.PathLike[str] | None = None,
+    problems: list[AnnotationError] | None = None,
 ) -> list[AnnotationRecord]:
     """Parse an official list; relative frame folders resolve against ``root`` (default: the list's folder).
 
     Blank lines and lines starting with ``#`` are skipped. The folder may contain spaces (the last two fields
-    are the count and the label).
+    are the count and the label). ``num_classes=None`` checks only that labels are >= 0. A bad line raises its
+    :class:`AnnotationError`; given a ``problems`` list, bad lines are appended to it and left out instead, so a
+    data check reports them all at once.
     """
     src = Path(path)
     if not src.is_file():
@@ -206,27 +211,36 @@ def read_annotation_list(
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
-        parts = text.rsplit(None, 2)
-        if len(parts) != 3:
-            raise AnnotationError(src, line_no, f"expected 'frame_dir num_frames label', got {text!r}")
-        folder, count_text, label_text = parts
         try:
-            count, label = int(count_text), int(label_text)
-        except ValueError:
-            raise AnnotationError(
-                src, line_no, f"num_frames and label must be integers, got {count_text!r} and {label_text!r}"
-            ) from None
-        if count < 1:
-            raise AnnotationError(src, line_no, f"num_frames must be >= 1, got {count}")
-        if not 0 <= label < num_classes:
-            raise AnnotationError(src, line_no, f"label {label} outside [0, {num_classes}) (labels are 0-based)")
-        frame_dir = Path(folder)
-        records.append(
-            AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no)
-        )
-    if not records:
+            records.append(_annotation_record(text, num_classes, base, src, line_no))
+        except AnnotationError as err:
+            if problems is None:
+                raise
+            problems.append(err)
+    if not records and not problems:
         raise AnnotationError(src, 0, "annotation list holds no clips")
     return records
+
+
+def _annotation_record(text: str, num_classes: int | None, base: Path, src: Path, line_no: int) -> AnnotationRecord:
+    parts = text.rsplit(None, 2)
+    if len(parts) != 3:
+        raise AnnotationError(src, line_no, f"expected 'frame_dir num_frames label', got {text!r}")
+    folder, count_text, label_text = parts
+    try:
+        count, label = int(count_text), int(label_text)
+    except ValueError:
+        raise AnnotationError(
+            src, line_no, f"num_frames and label must be integers, got {count_text!r} and {label_text!r}"
+        ) from None
+    if count < 1:
+        raise AnnotationError(src, line_no, f"num_frames must be >= 1, got {count}")
+    if label < 0 or (num_classes is not None and label >= num_classes):
+        raise AnnotationError(
+            src, line_no, f"label {label} outside [0, {num_classes or 'inf'}) (labels are 0-based)"
+        )
+    frame_dir = Path(folder)
+    return AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no)
 
 
 def _read_list(src: Path) -> str:

@@ -51,6 +51,8 @@ Selector = Callable[[int], Sequence[int]]  # num_frames -> frame indices
 Audio = AudioTrack | MissingAudioError
 """A clip's decoded audio, or why it has none (the file is absent, or a valid file without an audio stream)."""
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+ZEROS_HINT = "data.missing_audio=zeros (or --missing-audio zeros) allows it"
+"""How a user lets clips without audio through, named by the experiment key and the command-line flag."""
 
 
 class ClipDatasetBase(Dataset[Item]):
@@ -155,7 +157,7 @@ class ClipDatasetBase(Dataset[Item]):
             if cfg.missing_audio == "error":
                 raise MissingAudioError(
                     track.path,
-                    f"{track.problem} for clip {self.describe(index)} (missing_audio='zeros' allows it)",
+                    f"{track.problem} for clip {self.describe(index)} ({ZEROS_HINT})",
                 )
             self.stats["missing_audio"] += 1
             logger.info("no audio at %s (%s); using zero features", source, track.problem)

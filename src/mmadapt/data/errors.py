@@ -6,7 +6,7 @@ import os
 
 from mmadapt.errors import MMAdaptError
 
-__all__ = ["AnnotationError", "DataFileError", "DecodeError"]
+__all__ = ["AnnotationError", "DataCheckError", "DataFileError", "DecodeError"]
 
 
 class DataFileError(MMAdaptError, ValueError):
@@ -30,3 +30,14 @@ class AnnotationError(MMAdaptError, ValueError):
         self.line = line
         self.problem = problem
         super().__init__(f"{self.path}:{line}: {problem}")
+
+
+class DataCheckError(MMAdaptError, ValueError):
+    """The up-front data check (:mod:`mmadapt.data.preflight`) found problems: their count and the first few."""
+
+    def __init__(self, problems: list[str], clips: int, shown: int) -> None:
+        self.problems = list(problems)
+        head = "; ".join(self.problems[:shown])
+        more = f"; and {len(self.problems) - shown} more" if len(self.problems) > shown else ""
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"data check: {len(self.problems)} {noun} in {clips} clips: {head}{more}")

@@ -4,7 +4,10 @@ Each video becomes ``out_dir/<video stem>/00001.jpg ...``: per frame the largest
 (side = the box's longer side, optionally enlarged by a margin), moved inside the frame and resized to ``size``.
 A frame without a detection reuses the previous frame's box (the centre square if no face was seen yet); those
 frames are counted. An official-format list (``frame_dir num_frames label``, paths relative to the list) is
-written beside the folders, so :class:`~mmadapt.data.dataset.FrameFolderDataset` reads it.
+written beside the folders, so :class:`~mmadapt.data.dataset.FrameFolderDataset` reads it. Each video's audio
+track is written beside its folder as ``out_dir/<video stem>.wav`` (16-bit PCM, atomically), where the dataset's
+audio rule with ``audio_dir = out_dir`` and the default ``{id}.wav`` pattern finds it (``mmadapt train
+data.source.audio_dir=OUT``); a video without an audio track gets no wav and is counted.
 
 facenet-pytorch is imported only when a detector is built (its MTCNN weights ship inside its wheel; install it
 with ``pip install --no-deps facenet-pytorch==2.6.0`` plus ``requests``, which its package imports).
@@ -27,7 +30,9 @@ import numpy as np
 
 from mmadapt._io import atomic_path
 from mmadapt.config_base import ConfigBase
-from mmadapt.data.decode import decode_video
+from mmadapt.data.annotations import AudioRule
+from mmadapt.data.decode import decode_media
+from mmadapt.data.wav import write_wav
 from mmadapt.errors import ConfigError
 
 __all__ = ["ClipFaces", "FaceCropConfig", "FaceDetector", "FacePrepReport", "prep_faces", "square_box"]
@@ -85,6 +90,8 @@ class ClipFaces:
     """float (F, 4) square crop boxes x1, y1, x2, y2 in frame pixels."""
     detected: np.ndarray
     """bool (F,): True where the detector found a face in that frame."""
+    audio: Path | None = None
+    """The wav written beside ``frame_dir``; None when the video has no audio track."""
 
 
 @dataclass
@@ -101,6 +108,11 @@ class FacePrepReport:
     @property
     def frames_without_face(self) -> int:
         return int(sum((~c.detected).sum() for c in self.clips))
+
+    @property
+    def without_audio(self) -> list[Path]:
+        """Videos that had no audio track (no wav was written for them)."""
+        return [c.video for c in self.clips if c.audio is None]
 
     @property
     def frames_centre_crop(self) -> int:
@@ -205,7 +217,8 @@ def prep_faces(
     if duplicates:
         raise ConfigError(f"videos must have distinct file names; repeated: {duplicates}")
     out = Path(out_dir)
-    existing = [str(out / stem) for stem in stems if (out / stem).exists()]
+    audio_rule = AudioRule(out)  # the rule data.source.audio_dir=out gives the dataset
+    existing = [str(p) for stem in stems for p in (out / stem, audio_rule.resolve(out / stem)) if p.exists()]
     if existing and not overwrite:
         raise ConfigError(f"output folders already exist (pass overwrite=True to replace them): {existing[:5]}")
     out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +226,9 @@ def prep_faces(
     report = FacePrepReport(annotation_file=out / annotation_name)
     lines = []
     for path, label in zip(paths, labels, strict=True):
-        frames = decode_video(path).frames  # (F, H, W, 3)
+        video, track = decode_media(path)  # one pass: the frames and the audio track
+        assert video is not None  # decode_media raises for a file without a video stream
+        frames = video.frames  # (F, H, W, 3)
         height, width = frames.shape[1:3]
         found = _first_boxes(detector, frames, cfg.batch_size)
         boxes = _crop_boxes(found, height, width, cfg.margin)
@@ -227,17 +242,24 @@ def prep_faces(
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
+        wav = audio_rule.resolve(final)
+        if track is not None:
+            write_wav(wav, track)
+        else:
+            wav.unlink(missing_ok=True)  # an older run's wav would be read as this clip's audio
+            logger.warning("%s has no audio track: no %s written", path, wav.name)
         detected = np.array([b is not None for b in found])
-        report.clips.append(ClipFaces(path, final, len(frames), boxes, detected))
+        report.clips.append(ClipFaces(path, final, len(frames), boxes, detected, wav if track is not None else None))
         lines.append(f"{path.stem} {len(frames)} {int(label)}")
         if not detected.all():
             logger.info("%s: no face in %d of %d frames", path, int((~detected).sum()), len(frames))
     with atomic_path(report.annotation_file) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     logger.info(
-        "prep_faces: %d videos, %d frames, %d without a face",
+        "prep_faces: %d videos, %d frames, %d without a face, %d without audio",
         len(report.clips),
         report.frames,
         report.frames_without_face,
+        len(report.without_audio),
     )
     return report

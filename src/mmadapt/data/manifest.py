@@ -87,8 +87,13 @@ def read_manifest(
     *,
     class_names: Sequence[str] | None = None,
     num_classes: int | None = None,
+    problems: list[AnnotationError] | None = None,
 ) -> list[ManifestRecord]:
-    """Parse a CSV or JSONL manifest; labels are checked against ``class_names`` or ``num_classes``."""
+    """Parse a CSV or JSONL manifest; labels are checked against ``class_names`` or ``num_classes``.
+
+    A bad row raises its :class:`AnnotationError`; given a ``problems`` list, bad rows are appended to it and left
+    out instead, so a data check reports them all at once. A malformed file (header, encoding) raises either way.
+    """
     src = Path(path)
     kind = _FORMATS.get(src.suffix.lower())
     if kind is None:
@@ -97,22 +102,30 @@ def read_manifest(
         raise AnnotationError(src, 0, "manifest not found")
     records = []
     for line_no, row in _rows(src, kind):
-        video = row.get("video")
-        if not isinstance(video, str) or not video.strip():
-            raise AnnotationError(src, line_no, "missing 'video' path")
-        audio = row.get("audio")
-        if audio is not None and not isinstance(audio, str):
-            raise AnnotationError(src, line_no, f"'audio' must be a path string, got {audio!r}")
-        label = _label(row.get("label"), class_names, num_classes, src, line_no)
-        records.append(
-            ManifestRecord(
-                video=src.parent / video.strip(),  # an absolute path stays absolute under '/'
-                audio=src.parent / audio.strip() if audio and audio.strip() else None,
-                label=label,
-                source=src,
-                line=line_no,
-            )
-        )
-    if not records:
+        try:
+            records.append(_record(row, class_names, num_classes, src, line_no))
+        except AnnotationError as err:
+            if problems is None:
+                raise
+            problems.append(err)
+    if not records and not problems:
         raise AnnotationError(src, 0, "manifest holds no clips")
     return records
+
+
+def _record(
+    row: dict[str, object], class_names: Sequence[str] | None, num_classes: int | None, src: Path, line_no: int
+) -> ManifestRecord:
+    video = row.get("video")
+    if not isinstance(video, str) or not video.strip():
+        raise AnnotationError(src, line_no, "missing 'video' path")
+    audio = row.get("audio")
+    if audio is not None and not isinstance(audio, str):
+        raise AnnotationError(src, line_no, f"'audio' must be a path string, got {audio!r}")
+    return ManifestRecord(
+        video=src.parent / video.strip(),  # an absolute path stays absolute under '/'
+        audio=src.parent / audio.strip() if audio and audio.strip() else None,
+        label=_label(row.get("label"), class_names, num_classes, src, line_no),
+        source=src,
+        line=line_no,
+    )

@@ -22,7 +22,7 @@ from mmadapt.config_base import ConfigBase, apply_overrides
 from mmadapt.errors import ConfigError, UnknownNameError
 from mmadapt.recipe.losses import LOSSES
 
-__all__ = ["AmpMode", "BackboneDtype", "TrainConfig", "apply_overrides", "library_version"]
+__all__ = ["AmpMode", "BackboneDtype", "TrainConfig", "apply_overrides", "default_num_workers", "library_version"]
 
 AmpMode = Literal["auto", "bf16", "off"]
 BackboneDtype = Literal["float32", "bfloat16", "float16"]
@@ -31,6 +31,19 @@ BackboneDtype = Literal["float32", "bfloat16", "float16"]
 def library_version() -> str:
     """The mmadapt version (:mod:`mmadapt._version`), stamped into saved configs and run summaries."""
     return __version__
+
+
+MAX_DEFAULT_WORKERS = 4
+"""Most worker processes the default gives (the fixed default of earlier versions)."""
+
+
+def default_num_workers() -> int:
+    """``min(4, usable CPUs - 1)``, 0 on one CPU: one CPU is left to the main process, and DataLoader's warning
+    about more workers than CPUs (4 workers on a 2-core machine) never fires. Usable CPUs = this process's
+    affinity where the OS tells it (a container's or ``taskset``'s share), else ``os.cpu_count()``."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(0, min(MAX_DEFAULT_WORKERS, cpus - 1))
 
 
 def _help(default: Any, text: str) -> Any:
@@ -78,7 +91,13 @@ class TrainConfig(ConfigBase):
         "model.check_finite): the first bad tensor stops the run with NonFiniteError naming the stream, the counts "
         "and the first bad index, whatever max_nonfinite_steps allows. Costs a device sync per call; off, nothing.",
     )
-    num_workers: int = _help(4, "DataLoader worker processes (0 = load in the main process).")
+    num_workers: int = field(
+        default_factory=lambda: default_num_workers(),  # looked up when called: a test may replace it
+        metadata={
+            "help": "DataLoader worker processes (0 = load in the main process); default: what this machine has, "
+            "min(4, usable CPUs - 1). A saved config records the number."
+        },
+    )
     find_unused_parameters: bool = _help(False, "DDP find_unused_parameters (only for models that need it).")
     # evaluation
     eval_every: int = _help(1, "Evaluate every N epochs; 0 = only after the last epoch.")

@@ -42,6 +42,7 @@ from mmadapt.data import (
     VideoManifestDataset,
     get_dataset_spec,
 )
+from mmadapt.data.preflight import NO_AUDIO_RULE
 from mmadapt.errors import CheckpointError, ConfigError, UnknownNameError
 from mmadapt.presets import PRESETS
 from mmadapt.recipe.config import TrainConfig
@@ -402,6 +403,8 @@ def build_dataset(cfg: ExperimentConfig, path: str | os.PathLike[str], split: st
     if src.kind == "manifest":
         return VideoManifestDataset(path, data_cfg, class_names=names, num_classes=cfg.model.num_classes)
     rule = AudioRule(Path(src.audio_dir), src.audio_pattern) if src.audio_dir is not None else None
+    if rule is None and (src.dataset is None or src.root is None) and data_cfg.missing_audio != "zeros":
+        raise ConfigError(NO_AUDIO_RULE)  # names the experiment keys, not the dataset's Python arguments
     return FrameFolderDataset(
         path,
         data_cfg,

@@ -177,6 +177,14 @@ class Trainer:
                 f"training set of {len(sampler)} clips per process gives no batch of "
                 f"{cfg.batch_size // info.world_size} (drop_last={cfg.drop_last})"
             )
+        left_out = (len(sampler) % (cfg.batch_size // info.world_size)) * info.world_size if cfg.drop_last else 0
+        if left_out and info.is_main:  # said once, so 4 of 12 clips are never dropped without a word
+            logger.warning(
+                "drop_last: the last %d of %d training clips are left out each epoch (batch %d)",
+                left_out,
+                len(self.train_set),  # type: ignore[arg-type]
+                cfg.batch_size,
+            )
         return loader, sampler, generator
 
     # --- the run -----------------------------------------------------------------------------
