@@ -87,6 +87,10 @@ class HFAnatomy(Anatomy):
         return int(self.model.config.hidden_size)
 
     @property
+    def num_heads(self) -> int | None:
+        return int(self.model.config.num_attention_heads)
+
+    @property
     def num_prefix_tokens(self) -> int:
         return 1
 

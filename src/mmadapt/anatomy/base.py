@@ -124,6 +124,12 @@ class Anatomy(ABC):
     def num_prefix_tokens(self) -> int: ...
 
     @property
+    def num_heads(self) -> int | None:
+        """Attention heads per block, where the family records them (``None``: not known); only described, never
+        relied on, so a user anatomy need not define it."""
+        return None
+
+    @property
     def dtype(self) -> torch.dtype:
         """The residual stream's dtype: that of the blocks' weights (bf16 backbones run a bf16 stream)."""
         return module_dtype(self.blocks[0])

@@ -35,6 +35,11 @@ class TimmViTAnatomy(Anatomy):
         return int(self.model.num_prefix_tokens)
 
     @property
+    def num_heads(self) -> int | None:
+        heads = getattr(getattr(self._blocks[0], "attn", None), "num_heads", None)  # timm Attention / EvaAttention
+        return int(heads) if heads is not None else None
+
+    @property
     def in_chans(self) -> int:
         return int(self.model.patch_embed.proj.in_channels)
 

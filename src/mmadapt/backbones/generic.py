@@ -8,6 +8,7 @@ when the checkpoint was trained on another input size.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ import torch
 from timm.layers import resample_abs_pos_embed
 from torch import nn
 
+from ..errors import UnknownNameError
 from .checkpoint_file import read_state_dict
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
 from ..pos_embed import infer_grid
-from .registry import create_backbone, is_registered
+from .registry import create_backbone, is_registered, list_backbones
 from .state_loading import Resampler, load_state_into, matches_any
 
 __all__ = ["LoadOptions", "load_backbone"]
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 Spec = Any
 """A backbone name, a ``transformers.PretrainedConfig`` or a local Hugging Face model directory."""
 Checkpoint = str | PathLike[str] | None
+HF_CONFIG_FILE = "config.json"
+"""What ``save_pretrained`` writes into every Hugging Face model folder."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,11 @@ class _Source:
     build: Callable[..., BuiltBackbone]
 
 
-def _timm_pos_embed_resampler(model: nn.Module, checkpoint_grid: tuple[int, int] | None) -> dict[str, Resampler]:
-    """A resampler for ``pos_embed`` when ``model`` looks like a timm ViT (learned grid pos embed)."""
+def _timm_pos_embed_resampler(
+    model: nn.Module, checkpoint_grid: tuple[int, int] | None, source: str
+) -> dict[str, Resampler]:
+    """A resampler for ``pos_embed`` when ``model`` looks like a timm ViT (learned grid pos embed); its errors
+    name the checkpoint ``source``."""
     pos = getattr(model, "pos_embed", None)
     grid = getattr(getattr(model, "patch_embed", None), "grid_size", None)
     if not isinstance(pos, torch.Tensor) or grid is None:
@@ -76,11 +83,11 @@ def _timm_pos_embed_resampler(model: nn.Module, checkpoint_grid: tuple[int, int]
 
     def fit(value: torch.Tensor, want: torch.Size) -> torch.Tensor:
         if value.ndim != 3 or value.shape[-1] != want[-1] or value.shape[1] <= prefix:
-            raise CheckpointError(f"pos_embed {tuple(value.shape)} cannot be resampled to {tuple(want)}")
+            raise CheckpointError(f"{source}: pos_embed {tuple(value.shape)} cannot be resampled to {tuple(want)}")
         try:
             old = list(checkpoint_grid or infer_grid(value.shape[1] - prefix))
         except ValueError as err:
-            raise CheckpointError(f"pos_embed {tuple(value.shape)}: {err}") from err
+            raise CheckpointError(f"{source}: pos_embed {tuple(value.shape)}: {err}") from err
         # bicubic without antialias: the semantics of resample_grid_pos_embed
         return resample_abs_pos_embed(
             value, new_size=new_grid, old_size=old, num_prefix_tokens=prefix, interpolation="bicubic",
@@ -99,7 +106,7 @@ def _with_checkpoint(built: BuiltBackbone, checkpoint: Checkpoint, options: Load
         source=str(checkpoint),
         ignore=options.ignore_keys,
         keep_init=options.keep_init,
-        resamplers=_timm_pos_embed_resampler(built.model, options.checkpoint_grid),
+        resamplers=_timm_pos_embed_resampler(built.model, options.checkpoint_grid, str(checkpoint)),
     )
     return BuiltBackbone(built.model, report)
 
@@ -127,7 +134,15 @@ def _from_hf_config(spec: Spec, checkpoint: Checkpoint, options: LoadOptions, **
 def _from_hf_dir(spec: Spec, checkpoint: Checkpoint, options: LoadOptions, **kwargs: Any) -> BuiltBackbone:
     from transformers import AutoModel
 
-    model, info = AutoModel.from_pretrained(spec, local_files_only=True, output_loading_info=True, **kwargs)
+    if not (Path(spec) / HF_CONFIG_FILE).is_file():
+        raise CheckpointError(
+            f"{spec}: not a Hugging Face model folder (no {HF_CONFIG_FILE}; write one with model.save_pretrained)"
+        )
+    try:
+        model, info = AutoModel.from_pretrained(spec, local_files_only=True, output_loading_info=True, **kwargs)
+    except (OSError, ValueError, KeyError) as err:  # no weights file, unknown model_type, damaged config.json
+        reason = " ".join(str(err).split())
+        raise CheckpointError(f"{spec}: cannot be loaded as a transformers model: {reason}") from err
     initialised = sorted(info.get("missing_keys", ()))
     missing = [k for k in initialised if not matches_any(k, options.keep_init)]
     problems = sorted(map(str, info.get("mismatched_keys", ()))) + list(info.get("error_msgs", ()))
@@ -186,7 +201,23 @@ def load_backbone(
         if source.accepts(name_or_config):
             logger.debug("building %r as a %s", name_or_config, source.name)
             return source.build(name_or_config, checkpoint, options, **kwargs)
-    raise ValueError(
-        f"cannot build a backbone from {name_or_config!r}: not a registered mmadapt backbone, a transformers "
-        f"config, a local model directory or a timm model name"
+    raise UnknownNameError(_unknown_spec_message(name_or_config))
+
+
+def _looks_like_path(spec: str) -> bool:
+    """Names of builders and timm models hold no path separator and do not start with ``.`` or ``~``."""
+    return any(sep in spec for sep in ("/", "\\")) or spec.startswith((".", "~"))
+
+
+def _unknown_spec_message(spec: Spec) -> str:
+    head = f"cannot build a backbone from {spec!r}"
+    if isinstance(spec, (str, PathLike)) and Path(spec).is_file():
+        return f"{head}: it is a file; weights files are the checkpoint, the spec names the architecture"
+    if isinstance(spec, PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+        return f"{head}: folder {spec} not found"
+    close = difflib.get_close_matches(str(spec), [*list_backbones(), *timm.list_models()], n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"{head}: not a registered mmadapt backbone, a transformers config, a local model directory or a timm "
+        f"model name{hint}"
     )

@@ -1,32 +1,250 @@
-"""Show the trainable-parameter table of a preset on a pair of backbones (built on the meta device: no weights,
-no memory), e.g. ``mmadapt info --preset mma-dfer --video-backbone maeface_vit_base --img-size 160``."""
+"""Describe one backbone, or show the trainable-parameter table of a preset on a pair of backbones.
+
+mmadapt info SPEC prints what mmadapt reads from one backbone (family, class, width, depth, heads, patch size,
+native input size, prefix tokens, parameters, where its weights came from) and what the preset tunes on it as
+the only stream. SPEC is one of:
+
+  NAME                 a registered mmadapt builder (maeface_vit_base) or a timm model name (vit_base_patch16_224)
+  FOLDER               a local Hugging Face model folder, as written by save_pretrained
+  FILE.safetensors     a weights file (.safetensors, .pth, .pt, .bin...); --arch names the architecture it fits
+  EXPERIMENT.yaml      an experiment config (.yaml/.yml/.json): its model.audio and model.video (or --stream),
+                       at the experiment's data sizes, with its preset and model.overrides
+  '{name: N, kwargs: {...}, checkpoint: F}'
+                       the model.audio / model.video form of an experiment, inline (YAML)
+
+e.g. mmadapt info vit_small_patch16_224 --kwargs '{img_size: 160}' --checkpoint small.safetensors
+     mmadapt info pretrained/dinov2-small --input-size 224
+     mmadapt info examples/configs/hf_folders.yaml --stream video
+
+A spec that cannot be described (unknown name, missing folder, a folder that is no model, an unsupported class,
+weights that do not fit) ends with one line on stderr and exit status 2.
+
+Without SPEC: the table of --preset on the pair --audio-backbone / --video-backbone, built on the meta device
+(no weights, no memory), e.g. mmadapt info --preset mma-dfer --video-backbone maeface_vit_base --img-size 160.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-HELP = "trainable-parameter table for a preset and a pair of backbones"
+HELP = "describe a backbone spec (family, sizes, what a preset tunes), or a preset's table on a pair"
+
+EXPERIMENT_SUFFIXES = (".yaml", ".yml", ".json")
+STREAMS = ("audio", "video")
+"""The streams of an experiment file, in the order they are described."""
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the option help, and the description's table of SPEC forms kept as written."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="mma-dfer", help="preset name (see --list-presets)")
+    p.formatter_class = _Formatter
+    p.add_argument("spec", nargs="?", default=None, metavar="SPEC", help="the backbone to describe (forms above)")
+    one = p.add_argument_group("with SPEC")
+    one.add_argument("--kwargs", default=None, metavar="YAML",
+                     help="constructor keywords as a YAML mapping, e.g. '{img_size: 160, drop_path_rate: 0.0}'")
+    one.add_argument("--checkpoint", default=None, metavar="FILE", help="local weights file loaded strictly")
+    one.add_argument("--arch", default=None, metavar="NAME",
+                     help="when SPEC is a weights file: the builder or timm name (or HF folder) it is loaded into")
+    one.add_argument("--stream", default=None, metavar="NAME",
+                     help="stream name the backbone takes (video is per frame); for an experiment file, which of "
+                     "audio/video to describe (default: video for one backbone, both for an experiment)")
+    one.add_argument("--input-size", type=int, nargs="+", default=None, metavar="N",
+                     help="H [W]: input size the preset is attached at (default: the backbone's native size)")
+    pair = p.add_argument_group("without SPEC (and --preset, --num-classes for both)")
+    p.add_argument("--preset", default="mma-dfer", help="preset name (see --list-presets); an experiment file's "
+                   "model.preset wins")
     p.add_argument("--list-presets", action="store_true", help="list registered presets and exit")
-    p.add_argument("--audio-backbone", default="audiomae_vit_base", help="registered backbone name or timm name")
-    p.add_argument("--video-backbone", default="maeface_vit_base", help="registered backbone name or timm name")
-    p.add_argument("--img-size", type=int, default=160, help="video frame size (pixels)")
-    p.add_argument("--num-classes", type=int, default=7, help="number of classes")
+    pair.add_argument("--audio-backbone", default="audiomae_vit_base", help="registered backbone name or timm name")
+    pair.add_argument("--video-backbone", default="maeface_vit_base", help="registered backbone name or timm name")
+    pair.add_argument("--img-size", type=int, default=160, help="video frame size (pixels)")
+    p.add_argument("--num-classes", type=int, default=7, help="number of classes (an experiment's own wins)")
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     import mmadapt
-    from mmadapt.backbones import create_backbone, list_backbones
 
     if args.list_presets:
         for name in mmadapt.list_presets():
             print(f"{name:28s} {mmadapt.describe_preset(name)}")
         return 0
+    if args.spec is None:
+        return _pair_table(args)
+    for i, target in enumerate(_targets(args)):
+        print(("\n" if i else "") + "\n".join(_describe(target, args)))
+    return 0
+
+
+# ---- SPEC -> what to build ----------------------------------------------------------------------------------
+@dataclass
+class _Target:
+    """One backbone to describe: its spec as an experiment writes it, the stream, preset and wrap overrides."""
+
+    label: str
+    spec: Any  # mmadapt.recipe.experiment.BackboneSpec
+    stream: str
+    preset: str
+    num_classes: int | None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Form:
+    """One way to read SPEC: ``accepts(spec)`` and ``targets(spec, args)``."""
+
+    name: str
+    accepts: Callable[[str], bool]
+    targets: Callable[[str, argparse.Namespace], list[_Target]]
+
+
+def _yaml_mapping(text: str, what: str) -> dict[str, Any]:
+    import yaml
+
+    from ..errors import ConfigError
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {text!r}: invalid YAML ({' '.join(str(err).split())})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} {text!r}: expected a YAML mapping such as '{{img_size: 160}}'")
+    return value
+
+
+def _single(spec: Any, label: str, args: argparse.Namespace) -> list[_Target]:
+    stream = args.stream or "video"
+    overrides = {}
+    if args.input_size is not None:
+        overrides["input_sizes"] = {stream: _size(args.input_size)}
+    return [_Target(label, spec, stream, args.preset, args.num_classes, overrides)]
+
+
+def _size(values: list[int]) -> tuple[int, int]:
+    from ..errors import ConfigError
+
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise ConfigError(f"--input-size takes H or H W (positive integers), got {' '.join(map(str, values))}")
+    return (values[0], values[-1])
+
+
+def _spec_flags(args: argparse.Namespace, name: str, checkpoint: str | None) -> Any:
+    from ..recipe.experiment import BackboneSpec
+
+    kwargs = _yaml_mapping(args.kwargs, "--kwargs") if args.kwargs is not None else {}
+    return BackboneSpec(name=name, kwargs=kwargs, checkpoint=checkpoint)
+
+
+def _refuse_single_flags(args: argparse.Namespace, what: str) -> None:
+    from ..errors import ConfigError
+
+    given = [f"--{f.replace('_', '-')}" for f in ("kwargs", "checkpoint", "arch", "input_size") if getattr(args, f)]
+    if given:
+        raise ConfigError(f"{' '.join(given)}: not with {what} (it says everything about its backbones itself)")
+
+
+def _inline_targets(spec: str, args: argparse.Namespace) -> list[_Target]:
+    from ..recipe.experiment import BackboneSpec
+
+    _refuse_single_flags(args, "an inline spec")
+    backbone = BackboneSpec.from_dict(_yaml_mapping(spec, "SPEC"), where="SPEC")
+    return _single(backbone, f"{backbone.name}", args)
+
+
+def _experiment_targets(spec: str, args: argparse.Namespace) -> list[_Target]:
+    from ..errors import ConfigError
+    from ..recipe.experiment import ExperimentConfig, model_overrides, num_classes
+
+    _refuse_single_flags(args, "an experiment file")
+    cfg = ExperimentConfig.load(spec)
+    if args.stream is not None and args.stream not in STREAMS:
+        raise ConfigError(f"--stream {args.stream}: an experiment has the streams {list(STREAMS)}")
+    try:
+        classes: int | None = num_classes(cfg)
+    except ConfigError:  # the data source is not there yet: the preset's count
+        classes = None
+    overrides = model_overrides(cfg)
+    return [
+        _Target(f"{spec} model.{s}", getattr(cfg.model, s), s, cfg.model.preset, classes, overrides)
+        for s in STREAMS
+        if args.stream in (None, s)
+    ]
+
+
+def _weights_targets(spec: str, args: argparse.Namespace) -> list[_Target]:
+    from ..errors import ConfigError
+
+    if args.arch is None:
+        raise ConfigError(
+            f"{spec} is a weights file, which holds no architecture: name it with --arch (a registered builder, "
+            "a timm name or an HF folder), e.g. mmadapt info FILE --arch vit_base_patch16_224"
+        )
+    if args.checkpoint is not None:
+        raise ConfigError(f"--checkpoint {args.checkpoint}: SPEC {spec} is already the weights file")
+    return _single(_spec_flags(args, args.arch, spec), f"{args.arch} + {spec}", args)
+
+
+def _name_targets(spec: str, args: argparse.Namespace) -> list[_Target]:
+    from ..errors import ConfigError
+
+    if args.arch is not None:
+        raise ConfigError(f"--arch {args.arch}: only with a weights file as SPEC ({spec} is not a file)")
+    label = spec + (f" + {args.checkpoint}" if args.checkpoint else "")
+    return _single(_spec_flags(args, spec, args.checkpoint), label, args)
+
+
+_FORMS: tuple[_Form, ...] = (
+    _Form("inline model.<stream> mapping", lambda s: s.lstrip().startswith("{"), _inline_targets),
+    _Form("experiment file", lambda s: Path(s).suffix in EXPERIMENT_SUFFIXES and Path(s).is_file(),
+          _experiment_targets),
+    _Form("weights file", lambda s: Path(s).is_file(), _weights_targets),
+    _Form("name or folder", lambda s: True, _name_targets),
+)
+
+
+def _targets(args: argparse.Namespace) -> list[_Target]:
+    form = next(f for f in _FORMS if f.accepts(args.spec))
+    return form.targets(args.spec, args)
+
+
+# ---- describing ---------------------------------------------------------------------------------------------
+def _describe(target: _Target, args: argparse.Namespace) -> list[str]:
+    import torch
+
+    from ..describe import describe_backbone
+    from ..errors import ConfigError, MMAdaptError
+    from ..recipe.experiment import load_backbone_spec
+
+    if Path(target.spec.name).is_dir():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its loading bar on stderr would break the one-line error
+    with torch.random.fork_rng(devices=[]):  # random weights are drawn here; the caller's RNG stays as it was
+        torch.manual_seed(0)
+        backbone, report = load_backbone_spec(target.spec, target.stream)
+    classes = target.num_classes if target.num_classes is not None else args.num_classes
+    try:
+        description = describe_backbone(
+            backbone, preset=target.preset, stream=target.stream, num_classes=classes, **target.overrides
+        )
+    except MMAdaptError as err:  # unsupported class, a size it cannot run at, a bad override: name the spec
+        raise type(err)(f"{target.label}: {err}") from err
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{target.label}: {' '.join(str(err).split())}") from err
+    weights = report.summary() if report.pretrained else "random (no checkpoint given)"
+    return [f"{target.label}", *description.lines(), f"weights: {weights}"]
+
+
+# ---- without SPEC: the pair table -----------------------------------------------------------------------------
+def _pair_table(args: argparse.Namespace) -> int:
+    import torch
+
+    import mmadapt
+    from mmadapt.backbones import create_backbone, list_backbones
 
     def make(name: str, **kw):
         if name in list_backbones():

@@ -8,7 +8,9 @@ Command-line overrides are dotted ``key=value`` strings (``train.lr=3e-4``, ``da
 ``model.preset=mma-dfer-no-fusion``, ``model.overrides.fusion.latent_dim=64``), read by the one parser of
 :func:`mmadapt.config_base.apply_overrides`. Unknown keys are errors, except inside the free-form dicts
 ``model.overrides`` and ``model.{audio,video}.kwargs`` (checked when the model is built). Relative paths in a
-config file resolve against the file's folder, on the command line against the working directory.
+config file resolve against the file's folder, on the command line against the working directory; so does a
+``model.<stream>.name`` that is a local Hugging Face folder found beside the file. Commented examples for users'
+own backbones: ``examples/configs/``.
 
 Nothing downloads: backbones come from their builders with a local checkpoint, or with random weights drawn
 from ``model.init_seed`` (loudly warned about), so ``eval`` and ``predict`` rebuild the very same backbones.
@@ -26,7 +28,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -47,6 +49,9 @@ from mmadapt.errors import CheckpointError, ConfigError, UnknownNameError
 from mmadapt.presets import PRESETS
 from mmadapt.recipe.config import TrainConfig
 
+if TYPE_CHECKING:
+    from mmadapt.backbones import BuiltBackbone
+
 __all__ = [
     "BackboneSpec",
     "DataSource",
@@ -58,6 +63,8 @@ __all__ = [
     "build_datasets",
     "build_model",
     "class_names",
+    "load_backbone_spec",
+    "model_overrides",
     "num_classes",
 ]
 
@@ -304,7 +311,20 @@ def _map_paths(d: dict[str, Any], change: Callable[[str], str]) -> None:
 
 
 def _rebase_paths(d: dict[str, Any], base: Path) -> None:
+    _rebase_backbone_folders(d, base)
     _map_paths(d, lambda p: p if Path(p).is_absolute() else str(base / p))
+
+
+def _rebase_backbone_folders(d: dict[str, Any], base: Path) -> None:
+    """``model.<stream>.name`` may be a local Hugging Face folder: relative to ``base`` when one is there, since a
+    name is also a builder or timm name and only an existing folder tells them apart."""
+    model = d.get("model")
+    if not isinstance(model, dict):
+        return
+    for spec in model.values():
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if isinstance(name, str) and name and not Path(name).is_absolute() and (base / name).is_dir():
+            spec["name"] = str(base / name)
 
 
 # ---- builders ---------------------------------------------------------------------------------------------
@@ -349,16 +369,20 @@ def num_classes(cfg: ExperimentConfig) -> int:
     return n if n is not None else len(names)  # type: ignore[arg-type]
 
 
-def _build_backbone(spec: BackboneSpec, stream: str) -> nn.Module:
-    from mmadapt.backbones import CheckpointError as LoadError
+def load_backbone_spec(spec: BackboneSpec, stream: str) -> BuiltBackbone:
+    """``load_backbone`` of one ``model.<stream>`` entry; every failure is one MMAdaptError naming the entry."""
     from mmadapt.backbones import load_backbone
 
     try:
-        model, report = load_backbone(spec.name, spec.checkpoint, **spec.kwargs)
-    except LoadError as err:
-        raise CheckpointError(f"model.{stream}: {err}") from err
+        return load_backbone(spec.name, spec.checkpoint, **spec.kwargs)
+    except (CheckpointError, UnknownNameError) as err:
+        raise type(err)(f"model.{stream}: {err}") from err
     except (TypeError, ValueError, KeyError) as err:
         raise ConfigError(f"model.{stream} ({spec.name!r}, kwargs {spec.kwargs}): {err}") from err
+
+
+def _build_backbone(spec: BackboneSpec, stream: str) -> nn.Module:
+    model, report = load_backbone_spec(spec, stream)
     if not report.pretrained:
         warnings.warn(
             f"the {stream} backbone {spec.name!r} has RANDOM weights (model.{stream}.checkpoint is not set): "
@@ -387,11 +411,17 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     from mmadapt.model import wrap_encoders
 
     audio, video = build_backbones(cfg)
+    return wrap_encoders(audio, video, preset=cfg.model.preset, num_classes=num_classes(cfg), **model_overrides(cfg))
+
+
+def model_overrides(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The ``wrap_encoders`` overrides of the experiment: ``model.overrides`` plus the input sizes of the data
+    config (frame side; audio frames x mel bins when the frame count is fixed), unless the overrides set them."""
     overrides = copy.deepcopy(cfg.model.overrides)
     overrides.setdefault("video_size", (cfg.data.img_size, cfg.data.img_size))
     if cfg.data.audio_frames is not None:
         overrides.setdefault("audio_size", (cfg.data.audio_frames, cfg.data.mel_bins))
-    return wrap_encoders(audio, video, preset=cfg.model.preset, num_classes=num_classes(cfg), **overrides)
+    return overrides
 
 
 def build_dataset(cfg: ExperimentConfig, path: str | os.PathLike[str], split: str = "test") -> ClipDatasetBase:
