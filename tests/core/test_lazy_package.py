@@ -79,3 +79,25 @@ def test_a_failed_deferred_import_is_retried(monkeypatch):
     for _ in range(2):
         with pytest.raises(ModuleNotFoundError):
             toy.list()
+
+
+@pytest.mark.slow
+def test_the_library_imports_timm_only_to_build_a_timm_model():
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    probe = (
+        "import json, sys\n"
+        "heavy = lambda: [m for m in ('torch', 'timm', 'transformers') if m in sys.modules]\n"
+        "import mmadapt\n"
+        "seen = {'import mmadapt': heavy()}\n"
+        "mmadapt.list_presets(), mmadapt.list_backbones(), mmadapt.wrap_encoders\n"
+        "seen['presets, backbones, wrap_encoders'] = heavy()\n"
+        "print(json.dumps(seen))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(mmadapt.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"import mmadapt": [], "presets, backbones, wrap_encoders": ["torch"]}
