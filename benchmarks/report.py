@@ -204,10 +204,26 @@ def _flops_section() -> list[str]:
     return lines + [""]
 
 
+def _startup_section(rel: str, r: dict[str, Any]) -> list[str]:
+    """Median seconds of each CLI call per source tree, and first/last tree as a ratio (one interleaved run)."""
+    medians: dict[str, dict[str, float]] = r["median_s"]
+    labels = list(medians)
+    ratio = len(labels) > 1
+    head = "| call | " + " | ".join(f"{t} (s)" for t in labels) + (f" | {labels[0]}/{labels[-1]} |" if ratio else " |")
+    lines = [f"Device: {r['env']['device_name']}; median of {r['repeats']} fresh interpreters per call, trees "
+             f"interleaved (`{rel}`).", "", head, "|---|" + "---:|" * (len(labels) + ratio)]
+    for call in medians[labels[0]]:
+        cells = " | ".join(f"{medians[t][call]:.2f}" for t in labels)
+        extra = f" | {medians[labels[0]][call] / medians[labels[-1]][call]:.1f}x" if ratio else ""
+        lines.append(f"| `{call}` | {cells}{extra} |")
+    return lines + [""]
+
+
 def render(folder: Path) -> str:
     results = load_results(folder)
     by_device: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
     data: list[tuple[str, dict[str, Any]]] = []
+    startup: list[tuple[str, dict[str, Any]]] = []
     for path, r in results:
         rel = path.relative_to(folder).as_posix()
         kind = r.get("benchmark")
@@ -216,6 +232,8 @@ def render(folder: Path) -> str:
             by_device[f"{env['device']}: {env['device_name']}"].append((kind, rel, r))
         elif kind == "data_pipeline":
             data.append((rel, r))
+        elif kind == "cli_startup":
+            startup.append((rel, r))
     lines = [PREAMBLE, *_flops_section()]
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
@@ -228,7 +246,11 @@ def render(folder: Path) -> str:
         lines += ["## Data pipeline (`benchmarks/bench_data.py`)", ""]
         for rel, r in data:
             lines += [f"Device: {r.get('device', 'unknown')}", "", *_data_section(rel, r)]
-    if not by_device and not data:
+    if startup:
+        lines += ["## CLI start-up (`benchmarks/bench_cli_startup.py`)", ""]
+        for rel, r in startup:
+            lines += _startup_section(rel, r)
+    if not by_device and not data and not startup:
         lines += ["No results yet: run `make bench` (CPU) or `python benchmarks/gpu_check.py` (GPU).", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -29,6 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
+from ._adapter_files import CONFIG_NAME, WEIGHTS_NAME
 from ._io import atomic_write, read_user_text, replace_unit, unit_file, write_json
 from .anatomy import BackboneIdentity
 from .config import MultimodalConfig
@@ -52,8 +53,6 @@ __all__ = [
     "save_adapter",
 ]
 
-CONFIG_NAME = "adapter_config.json"
-WEIGHTS_NAME = "adapter_model.safetensors"
 FORMAT_VERSION = 2
 SUPPORTED_FORMAT_VERSIONS = (1, 2)
 """The adapter formats this mmadapt reads (format 1 through :func:`migrate_v1`)."""

@@ -5,8 +5,8 @@ depth-dependent choices (the progressive-prompt schedule, the fused layers) foll
 assuming ViT-B.
 
 This module is the generic machinery only; methods register their presets from their own wing (the MMA-DFER
-preset and its Table-4 ablations: :mod:`mmadapt.methods.mma_dfer.presets`, registered when ``mmadapt`` is
-imported).
+preset and its Table-4 ablations: :mod:`mmadapt.methods.mma_dfer.presets`, registered by ``mmadapt``
+on the registry's first use).
 """
 
 from __future__ import annotations

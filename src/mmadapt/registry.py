@@ -10,18 +10,36 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
 from .errors import RegistryError
 
-__all__ = ["Registry", "RegistryError"]
+__all__ = ["Registry", "RegistryError", "defer_registrations"]
 
 T = TypeVar("T")
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 """Default rule for names: letters, digits, ``_``, ``.`` and ``-``, not starting with punctuation."""
+
+
+_DEFERRED: dict[str, list[str]] = {}
+"""Registry ``what`` -> modules whose import registers entries in it, imported on that registry's first use."""
+
+
+def defer_registrations(what: str, module: str) -> None:
+    """Import ``module`` (a dotted path) on the first use of the registry named ``what``, not now.
+
+    Why: the package root wires the method wings (their presets and backbone builders) into the core registries;
+    importing them eagerly would import torch and timm for every ``import mmadapt.cli``. Any use of the registry,
+    registering included, imports them first, so a built-in entry is there (and can be overridden) exactly as if
+    it had been registered at import time.
+    """
+    modules = _DEFERRED.setdefault(what, [])
+    if module not in modules:
+        modules.append(module)
 
 
 class Registry(Generic[T]):
@@ -47,6 +65,17 @@ class Registry(Generic[T]):
         self._pattern = re.compile(pattern)
         self._entries: dict[str, T] = {}
 
+    def _loaded(self) -> dict[str, T]:
+        """The entries, after importing the modules deferred for this registry (once; a failed import retries)."""
+        while _DEFERRED.get(self.what):
+            module = _DEFERRED[self.what].pop(0)  # popped first: the module registers into this very registry
+            try:
+                importlib.import_module(module)
+            except BaseException:
+                _DEFERRED[self.what].insert(0, module)
+                raise
+        return self._entries
+
     # ---- registration ---------------------------------------------------------------------------------
     @overload
     def register(self, name: str, entry: None = None, *, override: bool = False) -> Callable[[T], T]: ...
@@ -62,7 +91,7 @@ class Registry(Generic[T]):
                 raise RegistryError(f"invalid {self.what} name {name!r}: it must match {self._pattern.pattern}")
             if self._validate is not None:
                 self._validate(name, e)
-            old = self._entries.get(name)
+            old = self._loaded().get(name)
             if old is not None and old is not e and not override:
                 raise RegistryError(
                     f"a {self.what} named {name!r} is already registered ({self._describe(old)}); "
@@ -76,38 +105,38 @@ class Registry(Generic[T]):
     def unregister(self, name: str) -> T:
         """Remove and return the entry ``name`` (tests and plugins that register temporarily)."""
         self.get(name)
-        return self._entries.pop(name)
+        return self._loaded().pop(name)
 
     # ---- look-up --------------------------------------------------------------------------------------
     def get(self, name: str) -> T:
         """The entry ``name``; an unknown name raises :class:`RegistryError` naming the close matches."""
         try:
-            return self._entries[name]
+            return self._loaded()[name]
         except (KeyError, TypeError):
             raise RegistryError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: object) -> str:
-        close = difflib.get_close_matches(str(name), list(self._entries), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(str(name), list(self._loaded()), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         known = ", ".join(self.list()) or "none"
         return f"unknown {self.what} {name!r}{hint} (registered: {known})"
 
     def list(self, pattern: str = "*") -> list[str]:
         """Registered names matching the shell-style ``pattern`` (``"mma-*"``), sorted."""
-        return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
+        return sorted(n for n in self._loaded() if fnmatch.fnmatchcase(n, pattern))
 
     def items(self) -> list[tuple[str, T]]:
         """(name, entry) pairs in registration order."""
-        return list(self._entries.items())
+        return list(self._loaded().items())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._loaded()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._entries))
+        return iter(list(self._loaded()))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._loaded())
 
     def __repr__(self) -> str:
         return f"Registry({self.what!r}, {len(self)} entries)"

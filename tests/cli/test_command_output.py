@@ -62,3 +62,16 @@ def test_train_prints_no_warning_source_lines(workspace, tmp_path, capsys):
         assert main(["train", "-q", "--config", str(workspace.config), "--out", str(tmp_path / "r")]) == 0
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert err and all(line.startswith("mmadapt train: warning: ") for line in err), err
+
+
+def test_log_records_read_like_the_commands_warnings():
+    import logging
+
+    from mmadapt.cli._output import CommandLogFormatter
+
+    record = logging.LogRecord("mmadapt.recipe.resume_changes", logging.WARNING, __file__, 1,
+                               "resuming with changed settings (applied): %s", ("epochs: 3 -> 5",), None)
+    assert CommandLogFormatter("train").format(record) == (
+        "mmadapt train: warning: resuming with changed settings (applied): epochs: 3 -> 5"
+    )
+    assert CommandLogFormatter("train", with_names=True).format(record).endswith(" [mmadapt.recipe.resume_changes]")

@@ -1,7 +1,7 @@
 """Pre-trained ViT backbones: the builder registry, generic loading, pos-embed resampling.
 
 Every builder returns ``BuiltBackbone(model, report)``; checkpoints are local files loaded strictly. The
-method-specific builders live in their wing and register themselves when ``mmadapt`` is imported (AudioMAE and
+method-specific builders live in their wing and register themselves on the registry's first use (AudioMAE and
 MAE-Face: :mod:`mmadapt.methods.mma_dfer`); ``audiomae_vit_base`` and ``maeface_vit_base`` stay importable from
 here, resolved on first access so that this generic package never imports a method.
 """

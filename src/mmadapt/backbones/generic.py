@@ -16,9 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import timm
 import torch
-from timm.layers import resample_abs_pos_embed
 from torch import nn
 
 from ..errors import UnknownNameError
@@ -82,6 +80,8 @@ def _timm_pos_embed_resampler(
     new_grid = [int(g) for g in grid]
 
     def fit(value: torch.Tensor, want: torch.Size) -> torch.Tensor:
+        from timm.layers import resample_abs_pos_embed
+
         if value.ndim != 3 or value.shape[-1] != want[-1] or value.shape[1] <= prefix:
             raise CheckpointError(f"{source}: pos_embed {tuple(value.shape)} cannot be resampled to {tuple(want)}")
         try:
@@ -157,7 +157,15 @@ def _from_hf_dir(spec: Spec, checkpoint: Checkpoint, options: LoadOptions, **kwa
     return _with_checkpoint(BuiltBackbone(model, report), checkpoint, options)
 
 
+def _is_timm_name(spec: Spec) -> bool:
+    import timm  # imported on use: `import timm` costs seconds (it imports torchvision and torch._dynamo)
+
+    return isinstance(spec, str) and timm.is_model(spec)
+
+
 def _from_timm(spec: str, checkpoint: Checkpoint, options: LoadOptions, **kwargs: Any) -> BuiltBackbone:
+    import timm
+
     if kwargs.pop("pretrained", False):
         raise ValueError("load_backbone never downloads weights: pass a local checkpoint file instead")
     return _with_checkpoint(_random(timm.create_model(spec, pretrained=False, **kwargs)), checkpoint, options)
@@ -176,7 +184,7 @@ _SOURCES: tuple[_Source, ...] = (
     _Source("transformers config", _is_hf_config, _from_hf_config),
     _Source("local transformers directory", lambda s: isinstance(s, (str, PathLike)) and Path(s).is_dir(),
             _from_hf_dir),
-    _Source("timm model name", lambda s: isinstance(s, str) and timm.is_model(s), _from_timm),
+    _Source("timm model name", _is_timm_name, _from_timm),
 )
 
 
@@ -215,6 +223,8 @@ def _unknown_spec_message(spec: Spec) -> str:
         return f"{head}: it is a file; weights files are the checkpoint, the spec names the architecture"
     if isinstance(spec, PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
         return f"{head}: folder {spec} not found"
+    import timm  # imported on use (mmadapt.cli starts without it)
+
     close = difflib.get_close_matches(str(spec), [*list_backbones(), *timm.list_models()], n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return (

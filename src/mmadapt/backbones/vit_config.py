@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
-from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
 from ..config_base import ConfigBase
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from timm.models.vision_transformer import VisionTransformer
 
 __all__ = ["ViTBackboneConfig", "build_vit"]
 
@@ -75,6 +78,8 @@ class ViTBackboneConfig(ConfigBase):
 
 def build_vit(cfg: ViTBackboneConfig) -> VisionTransformer:
     """A randomly initialised timm ViT; the final ``norm`` is applied to all tokens and CLS is pooled."""
+    from timm.models.vision_transformer import VisionTransformer  # here: timm costs seconds at import
+
     return VisionTransformer(
         img_size=cfg.img_size,
         patch_size=cfg.patch_size,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..errors import MMAdaptError
 from ..registry import Registry
-from ._output import command_output
+from ._output import CommandLogFormatter, command_output
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_command"]
 
@@ -71,10 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(CommandLogFormatter(args.command or "-", with_names=args.verbose >= 2))
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], handlers=[handler])
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

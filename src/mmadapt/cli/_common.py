@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checkpoint import CONFIG_NAME
+from .._adapter_files import CONFIG_NAME
 from ..config_base import apply_overrides
 from ..errors import CheckpointError, ConfigError
 

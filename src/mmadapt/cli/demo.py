@@ -14,7 +14,7 @@ HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from mmadapt.demo.driver import DemoConfig
+    from mmadapt.demo.config import DemoConfig
 
     d = DemoConfig()
     p.add_argument("--out", default=d.out_dir, help="folder for the dataset, runs, adapters and results")

@@ -7,33 +7,69 @@ pretrains two small unimodal ViTs, wraps them and trains the adapters with the r
 toolkit core imports this package.
 """
 
-from mmadapt.demo.driver import (
-    DEMO_ABLATIONS,
-    DEMO_TIMM_VIT,
-    DemoConfig,
-    DemoResult,
-    SeedSweep,
-    backbone_kwargs,
-    demo_adapter_overrides,
-    demo_model_config,
-    make_backbones,
-    predict_clip,
-    pretrain_backbones,
-    run_demo,
-    run_seed_sweep,
-)
-from mmadapt.demo.scenes import (
-    ACTION_NAMES,
-    CLASS_CUES,
-    SYNTHETIC_CLASSES,
-    SyntheticConfig,
-    SyntheticDataset,
-    expression_track,
-    load_class_names,
-    make_synthetic_dataset,
-    speaker_traits,
-    synthesize_clip,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from mmadapt.demo.driver import (
+        DEMO_ABLATIONS,
+        DEMO_TIMM_VIT,
+        DemoConfig,
+        DemoResult,
+        SeedSweep,
+        backbone_kwargs,
+        demo_adapter_overrides,
+        demo_model_config,
+        make_backbones,
+        predict_clip,
+        pretrain_backbones,
+        run_demo,
+        run_seed_sweep,
+    )
+    from mmadapt.demo.scenes import (
+        ACTION_NAMES,
+        CLASS_CUES,
+        SYNTHETIC_CLASSES,
+        SyntheticConfig,
+        SyntheticDataset,
+        expression_track,
+        load_class_names,
+        make_synthetic_dataset,
+        speaker_traits,
+        synthesize_clip,
+    )
+
+_LAZY: dict[str, str] = {
+    "ACTION_NAMES": ".scenes",
+    "CLASS_CUES": ".scenes",
+    "DEMO_ABLATIONS": ".driver",
+    "DEMO_TIMM_VIT": ".driver",
+    "DemoConfig": ".config",
+    "DemoResult": ".driver",
+    "SYNTHETIC_CLASSES": ".scenes",
+    "SeedSweep": ".driver",
+    "SyntheticConfig": ".scenes",
+    "SyntheticDataset": ".scenes",
+    "backbone_kwargs": ".driver",
+    "demo_adapter_overrides": ".driver",
+    "demo_model_config": ".driver",
+    "expression_track": ".scenes",
+    "load_class_names": ".scenes",
+    "make_backbones": ".driver",
+    "make_synthetic_dataset": ".scenes",
+    "predict_clip": ".driver",
+    "pretrain_backbones": ".driver",
+    "run_demo": ".driver",
+    "run_seed_sweep": ".driver",
+    "speaker_traits": ".scenes",
+    "synthesize_clip": ".scenes",
+}
+"""Public name -> its module, imported on first access: ``mmadapt demo --help`` needs only :mod:`.config`."""
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "ACTION_NAMES",

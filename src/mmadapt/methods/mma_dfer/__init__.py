@@ -4,7 +4,7 @@
 * :mod:`.audiomae`, :mod:`.maeface` — the AudioMAE and MAE-Face ViT-B builders (``list_backbones()``);
 * :mod:`.convert` — official ``model.pth`` <-> mmadapt, bit-exact both ways (``mmadapt convert-official``).
 
-Importing it registers the presets and builders; ``import mmadapt`` does so.
+Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
 from . import presets
