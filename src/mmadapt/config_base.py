@@ -350,6 +350,21 @@ def _decode_key(key: Any, hint: Any, where: str) -> Any:
 
 
 # ---- dotted overrides -------------------------------------------------------------------------------------
+def _suggest_key(cls: type[ConfigBase], name: str, path: list[str]) -> str:
+    """`` (did you mean 'train.lr'?)``: the full dotted key, ready to paste; a key given without its section
+    (``lr``) is looked for one level down."""
+    names = [*_init_fields(cls), *cls._aliases]
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return f" (did you mean {'.'.join([*path, close[0]])!r}?)"
+    nested = []
+    for field_name in _init_fields(cls):
+        sub = _config_class(_hints(cls)[field_name])
+        if sub is not None:
+            nested += [f"{field_name}.{key}" for key in (*_init_fields(sub), *sub._aliases) if key == name]
+    return f" (did you mean {'.'.join([*path, nested[0]])!r}?)" if nested else ""
+
+
 def parse_override(item: str) -> tuple[str, str]:
     """``"a.b=3"`` -> ``("a.b", "3")``; the value text is read later by the field's annotation."""
     key, sep, text = item.partition("=")
@@ -385,7 +400,7 @@ def _set(node: C, parts: list[str], text: str, path: list[str]) -> C:
         name = parts[0]
     fields = _init_fields(cls)
     if name not in fields:
-        raise ConfigError(f"unknown key {'.'.join([*path, name])!r}{did_you_mean(name, [*fields, *cls._aliases])}")
+        raise ConfigError(f"unknown key {'.'.join([*path, name])!r}{_suggest_key(cls, name, path)}")
     hint = _hints(cls)[name]
     metadata = fields[name].metadata
     here = [*path, name]

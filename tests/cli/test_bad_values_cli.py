@@ -123,3 +123,27 @@ def test_an_unusable_output_path_is_refused_before_any_work(trained, tmp_path, c
     }[command]
     err = _one_line_error(argv, capsys)
     assert str(target) in err and fragment in err
+
+
+@pytest.mark.parametrize(
+    ("override", "suggestion"),
+    [("train.lrr=1e-3", "'train.lr'"), ("lr=1e-3", "'train.lr'"), ("data.num_framse=4", "'data.num_frames'")],
+)
+def test_an_unknown_key_suggests_the_full_dotted_key(workspace, capsys, override, suggestion):
+    err = _one_line_error(["train", "--config", str(workspace.config), override, PRINT], capsys)
+    assert f"(did you mean {suggestion}?)" in err
+
+
+def test_predict_json_with_a_trailing_slash_is_refused_and_writes_nothing(trained, tmp_path, capsys):
+    video = str(next(trained.workspace.data.root.rglob("*.mp4")))
+    target = f"{tmp_path / 'newdir'}/"
+    err = _one_line_error(["predict", "--adapter", str(trained.out), video, "--json", target], capsys)
+    assert "names a folder" in err and not (tmp_path / "newdir").exists()
+
+
+def test_predict_checks_its_clips_before_building_the_model(trained, tmp_path, capsys, monkeypatch):
+    import mmadapt.cli._common as common
+
+    monkeypatch.setattr(common, "load_trained_model", lambda *a, **k: pytest.fail("model built before the check"))
+    err = _one_line_error(["predict", "--adapter", str(trained.out), str(tmp_path / "nope.mp4")], capsys)
+    assert "nope.mp4: file not found" in err

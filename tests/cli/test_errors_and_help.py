@@ -45,7 +45,7 @@ def _fails(argv, capsys, code=2) -> str:
 
 def test_unknown_override_key_is_named(workspace, tmp_path, capsys):
     err = _fails(["train", "--config", str(workspace.config), "train.lrr=1", "--out", str(tmp_path / "r")], capsys)
-    assert "train.lrr" in err and "did you mean 'lr'" in err and not (tmp_path / "r").exists()
+    assert "train.lrr" in err and "did you mean 'train.lr'" in err and not (tmp_path / "r").exists()
     err = _fails(["train", "--config", str(workspace.config), "data.num_frame=4", "--print-config"], capsys)
     assert "data.num_frame" in err and "num_frames" in err
 

@@ -66,8 +66,8 @@ def test_overrides_parse_values_exactly(lr, frames):
 @pytest.mark.parametrize(
     ("override", "named"),
     [
-        ("data.imgsize=3", "did you mean 'img_size'"),
-        ("train.lrr=1", "did you mean 'lr'"),
+        ("data.imgsize=3", "did you mean 'data.img_size'"),
+        ("train.lrr=1", "did you mean 'train.lr'"),
         ("model.overrides.fusion.latentdim=3", "latentdim"),
         ("model.overrides.num_classes=3", "model.num_classes"),
         ("data.source.kind=folders", "manifest"),

@@ -211,3 +211,13 @@ def test_a_bad_spec_is_one_line_and_exit_2(case, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("mmadapt info: error: ") and expected in err, err
+
+
+def test_a_run_folder_is_described_by_its_experiment(trained, capsys):
+    """`info RUN` read the run's config.json as a transformers config (found by a new-user review)."""
+    from mmadapt.cli import main
+
+    for folder in (trained.out, trained.out / "adapter"):
+        assert main(["info", str(folder)]) == 0
+        out = capsys.readouterr().out
+        assert "width" in out and "32" in out and "model_type" not in out

@@ -332,8 +332,8 @@ def test_dotted_overrides_reach_nested_configs_kinds_and_free_form_dicts():
     ("config", "override", "problem"),
     [
         (TrainConfig(), "epocs=2", "unknown key 'epocs' (did you mean 'epochs'?)"),
-        (MultimodalConfig(), "fusion.latnt_dim=2", "unknown key 'fusion.latnt_dim' (did you mean 'latent_dim'?)"),
-        (ExperimentConfig(), "data.imgsize=2", "unknown key 'data.imgsize' (did you mean 'img_size'?)"),
+        (MultimodalConfig(), "fusion.latnt_dim=2", "unknown key 'fusion.latnt_dim' (did you mean 'fusion.latent_dim'?)"),
+        (ExperimentConfig(), "data.imgsize=2", "unknown key 'data.imgsize' (did you mean 'data.img_size'?)"),
         (ExperimentConfig(), "trian.lr=2", "unknown key 'trian' (did you mean 'train'?)"),
         (TrainConfig(), "epochs=2.5", "epochs: expected an integer, got '2.5'"),
         (TrainConfig(), "lr=fast", "lr: expected a number, got 'fast'"),

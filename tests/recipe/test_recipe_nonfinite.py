@@ -98,7 +98,7 @@ def test_max_nonfinite_steps_skips_bad_steps_and_the_run_finishes(tmp_path, bad_
 def test_one_bad_step_more_than_allowed_stops_the_run(tmp_path, bad_loss):
     cfg = _cfg(tmp_path, loss=bad_loss({1, 2}), max_nonfinite_steps=1)
     with pytest.raises(NonFiniteError, match=r"^training stopped at epoch 1, step 1: loss nan.*\(2 non-finite steps, "
-                                             r"TrainConfig.max_nonfinite_steps=1\)"):
+                                             r"train.max_nonfinite_steps=1\)"):
         train(make_model(0), ClipSet(12), None, cfg)
     assert not (tmp_path / "adapter").exists() and not (tmp_path / "checkpoints").exists()
 
@@ -126,5 +126,12 @@ def test_the_skip_allowance_counts_per_run_across_a_resume(tmp_path, bad_loss):
     assert first.summary["nonfinite_steps_skipped"] == 1
     assert load_checkpoint(tmp_path / "checkpoints" / "epoch_0001.pt").nonfinite_steps == 1
     cfg = _cfg(tmp_path, epochs=2, loss=bad_loss({1}), max_nonfinite_steps=1, resume="auto")
-    with pytest.raises(NonFiniteError, match=r"\(2 non-finite steps, TrainConfig.max_nonfinite_steps=1\)"):
+    with pytest.raises(NonFiniteError, match=r"\(2 non-finite steps, train.max_nonfinite_steps=1\)"):
         train(make_model(0), ClipSet(12), None, cfg)  # the resumed run's first bad step is the run's second
+
+
+def test_a_run_diverging_before_its_first_checkpoint_says_none_was_written(tmp_path, bad_loss):
+    """The message pointed at a checkpoints folder that did not exist (found by a new-user review)."""
+    with pytest.raises(NonFiniteError, match="no adapter written, no checkpoint was written yet; try a lower lr"):
+        train(make_model(0), ClipSet(12), None, _cfg(tmp_path, loss=bad_loss({1})))
+    assert not (tmp_path / "checkpoints").exists()

@@ -199,3 +199,10 @@ def test_a_second_training_fails_at_once_naming_the_holder_and_a_killed_holders_
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+def test_a_run_that_failed_before_its_first_step_does_not_block_a_rerun(tmp_path):
+    """Its empty metrics.jsonl is not an output worth an --overwrite (found by a new-user review)."""
+    (tmp_path / "metrics.jsonl").write_bytes(b"")
+    (tmp_path / RUN_FILE).write_text(json.dumps({"run_id": "abc", "history": []}))
+    assert _train(tmp_path).epochs_completed == 2

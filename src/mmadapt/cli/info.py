@@ -9,6 +9,7 @@ the only stream. SPEC is one of:
   FILE.safetensors     a weights file (.safetensors, .pth, .pt, .bin...); --arch names the architecture it fits
   EXPERIMENT.yaml      an experiment config (.yaml/.yml/.json): its model.audio and model.video (or --stream),
                        at the experiment's data sizes, with its preset and model.overrides
+  RUN                  a run folder of `mmadapt train`/`demo` (or its adapter folder): its experiment.yaml
   '{name: N, kwargs: {...}, checkpoint: F}'
                        the model.audio / model.video form of an experiment, inline (YAML)
 
@@ -30,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._common import EXPERIMENT_FILE
 
 HELP = "describe a backbone spec (family, sizes, what a preset tunes), or a preset's table on a pair"
 
@@ -201,6 +204,8 @@ _FORMS: tuple[_Form, ...] = (
     _Form("inline model.<stream> mapping", lambda s: s.lstrip().startswith("{"), _inline_targets),
     _Form("experiment file", lambda s: Path(s).suffix in EXPERIMENT_SUFFIXES and Path(s).is_file(),
           _experiment_targets),
+    _Form("run or adapter folder", lambda s: (Path(s) / EXPERIMENT_FILE).is_file(),
+          lambda s, args: _experiment_targets(str(Path(s) / EXPERIMENT_FILE), args)),
     _Form("weights file", lambda s: Path(s).is_file(), _weights_targets),
     _Form("name or folder", lambda s: True, _name_targets),
 )

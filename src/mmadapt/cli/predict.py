@@ -11,6 +11,7 @@ Each clip is decoded with PyAV; its frames are sampled with the official test ru
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="audio file (wav, flac, m4a...) to use instead of a clip's own track; give it once per video, in order",
     )
     p.add_argument("--top-k", type=int, default=3, help="how many classes to print per clip")
-    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write all probabilities as JSON here")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write all probabilities as JSON here")
     p.add_argument(
         "--config",
         type=Path,
@@ -69,11 +70,17 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
     if args.json is not None:
+        if args.json.endswith(("/", os.sep)):  # Path() would drop the slash and write a file of that name
+            raise ConfigError(f"--json {args.json}: names a folder; give a file name such as {args.json}predictions.json")
+        args.json = Path(args.json)
         check_output_file(args.json, "--json")  # before any clip is decoded
     audio_files = args.audio or [None] * len(args.videos)
     if len(audio_files) != len(args.videos):
         raise ConfigError(f"{len(args.videos)} videos but {len(audio_files)} --audio files; give one per video")
     adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
+    for media in (*args.videos, *(args.audio or ())):  # after the adapter is found, before the model is built
+        if not Path(media).is_file():
+            raise ConfigError(f"{media}: {'is a folder, not a file' if Path(media).is_dir() else 'file not found'}")
     device = resolve_device(args.device, cfg)
     model = load_trained_model(adapter_dir, cfg, device)
     names = label_names(cfg, model.config.num_classes)

@@ -55,6 +55,7 @@ from mmadapt.recipe.callbacks import (
 )
 from mmadapt.recipe.checkpoint import (
     TrainingCheckpoint,
+    find_latest_checkpoint,
     load_checkpoint,
     prune_checkpoints,
     resolve_resume,
@@ -458,10 +459,11 @@ class Trainer:
         limit = state.cfg.max_nonfinite_steps
         where = f"epoch {state.epoch + 1}, step {state.global_step + 1}: loss {window_loss}, grad norm {grad_norm}"
         if self.nonfinite_steps > limit:
+            kept = find_latest_checkpoint(state.out_dir, self.claim.checkpoint_ids) if self.claim else None
+            where_kept = f"the last finite checkpoint is kept: {kept}" if kept else "no checkpoint was written yet"
             raise NonFiniteError(
                 f"training stopped at {where} ({self.nonfinite_steps} non-finite steps, "
-                f"TrainConfig.max_nonfinite_steps={limit}); no adapter written, the last finite checkpoint is kept "
-                f"in {state.out_dir / 'checkpoints'}; try a lower lr"
+                f"train.max_nonfinite_steps={limit}); no adapter written, {where_kept}; try a lower lr"
             )
         logger.warning("skipped the step at %s (%d of %d allowed)", where, self.nonfinite_steps, limit)
         return True

@@ -74,8 +74,8 @@ def plan_resume(saved: Mapping[str, Any], cfg: TrainConfig, epochs_done: int, wh
         )
     if cfg.epochs < epochs_done:
         raise ConfigError(
-            f"cannot resume {where}: TrainConfig.epochs={cfg.epochs} but the checkpoint has already completed "
-            f"{epochs_done} epochs"
+            f"cannot resume {where}: epochs={cfg.epochs} but the checkpoint has already completed "
+            f"{epochs_done} epochs; pass train.epochs={epochs_done} or more to continue it, or --overwrite to start over"
         )
     return ResumePlan(applied=changed)
 

@@ -88,9 +88,14 @@ def run_files(out_dir: str | os.PathLike[str]) -> list[str]:
     """The outputs of a training run in `out_dir` (relative names; empty for a fresh folder). ``run.json`` alone is
     not among them: a run that failed before writing anything leaves nothing to protect."""
     out = Path(out_dir)
-    found = [name for name in _OUTPUTS if (out / name).exists()]
+    found = [name for name in _OUTPUTS if (out / name).exists() and not _empty_file(out / name)]
     found += [f"checkpoints/{path.name}" for _, path in checkpoint_files(out)]
     return found
+
+
+def _empty_file(path: Path) -> bool:
+    """An empty log (a run that failed before its first step) holds nothing to protect."""
+    return path.is_file() and path.stat().st_size == 0
 
 
 def _read_marker(out: Path) -> dict[str, Any] | None:
@@ -133,8 +138,8 @@ def inspect_run_folder(
     if resume is None:
         if files:
             raise RunFolderError(
-                f"{_describe(out, marker, files)}; pass --resume auto (TrainConfig.resume='auto') to continue it, "
-                "--overwrite (TrainConfig.overwrite=True) to replace it, or choose another --out"
+                f"{_describe(out, marker, files)}; pass --resume auto to continue it, --overwrite to replace it, or "
+                "choose another --out (Python: TrainConfig.resume='auto' / overwrite=True)"
             )
         return RunClaim(out, new_run_id(), "new")
     wanted = None if resume == "auto" else _checkpoint_run_id(Path(resume))
