@@ -141,11 +141,12 @@ def write_safetensors(
 ) -> Path:
     """Atomically write ``tensors`` as a safetensors file (private contiguous CPU copies: safetensors refuses
     shared or strided storage)."""
-    from safetensors.torch import save
+    from safetensors.torch import save_file
 
     private = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    blob = save(private, metadata=dict(metadata) if metadata is not None else None)
-    return atomic_write(path, lambda handle: handle.write(blob))
+    with atomic_path(path) as tmp:  # written straight to disk: no second in-memory copy of a large model
+        save_file(private, str(tmp), metadata=dict(metadata) if metadata is not None else None)
+    return Path(path)
 
 
 @contextmanager

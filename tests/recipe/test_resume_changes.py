@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from .recipe_standin import ClipSet, make_model
-from .test_run_folder import _Crash
+from .test_recipe_resume import _Crash
 
 from mmadapt.errors import ConfigError
 from mmadapt.recipe import TrainConfig, train

@@ -15,9 +15,10 @@ import time
 import pytest
 import torch
 from .recipe_standin import ClipSet, make_model
+from .test_recipe_resume import _Crash
 
 from mmadapt.errors import ConfigError, RunFolderError, RunFolderInUseError
-from mmadapt.recipe import Callback, TrainConfig, load_checkpoint, train
+from mmadapt.recipe import TrainConfig, load_checkpoint, train
 from mmadapt.recipe.run_folder import HOLDER_FILE, RUN_FILE, claim_run_folder, inspect_run_folder
 
 
@@ -37,15 +38,6 @@ def _snapshot(folder):
 
 def _checkpoints(folder):
     return sorted(p.name for p in (folder / "checkpoints").glob("epoch_*.pt"))
-
-
-class _Crash(Callback):
-    def __init__(self, at_step: int) -> None:
-        self.at_step = at_step
-
-    def on_step_end(self, state, record):
-        if state.global_step == self.at_step:
-            raise KeyboardInterrupt("simulated kill")
 
 
 def test_every_checkpoint_and_the_summary_carry_the_run_id(tmp_path):

@@ -21,9 +21,9 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from mmadapt._io import atomic_path, write_json
+from mmadapt._io import write_json, write_safetensors
 from mmadapt.backbones.registry import is_registered
 from mmadapt.errors import CheckpointError
 from mmadapt.model import MultimodalAdapterModel
@@ -45,14 +45,6 @@ def _version() -> str:
     from mmadapt._version import __version__
 
     return __version__
-
-
-def _write_tensors(path: Path, tensors: Mapping[str, torch.Tensor], meta: dict[str, str]) -> Path:
-    # safetensors wants private, contiguous CPU storage
-    private = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(private, str(tmp), metadata=meta)
-    return path
 
 
 def save_converted(
@@ -83,9 +75,9 @@ def save_converted(
     for name in ("adapter_config.json", "adapter_model.safetensors"):
         written[name] = directory / name
     for s in STREAM_LAYOUT:
-        written[BACKBONE_FILES[s]] = _write_tensors(directory / BACKBONE_FILES[s], states[s], meta)
+        written[BACKBONE_FILES[s]] = write_safetensors(directory / BACKBONE_FILES[s], states[s], meta)
     if extras:
-        written[EXTRAS_FILE] = _write_tensors(directory / EXTRAS_FILE, extras, meta)
+        written[EXTRAS_FILE] = write_safetensors(directory / EXTRAS_FILE, extras, meta)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
