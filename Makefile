@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 FACENET_PIN := facenet-pytorch==2.6.0
 
-.PHONY: install demo quickstart test bench clean
+.PHONY: install demo quickstart lint test bench clean
 
 install: $(VENV)/.installed
 
@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	@echo "[2/4] installing $(TORCH_PIN)"
 	$(PY) -m pip install --quiet $(TORCH_PIN)
-	@echo "[3/4] installing mmadapt[recipe,test] (editable) and its dependencies"
-	$(PY) -m pip install --quiet -e ".[recipe,test]" $(TORCH_PIN)
+	@echo "[3/4] installing mmadapt[recipe,export,test,docs] (editable) and its dependencies"
+	$(PY) -m pip install --quiet -e ".[recipe,export,test,docs]" $(TORCH_PIN)
 	@echo "[4/4] installing $(FACENET_PIN) (MTCNN face detector)"
 	# facenet-pytorch's pins would downgrade torch/numpy; its MTCNN weights ship in the wheel.
 	$(PY) -m pip install --quiet --no-deps $(FACENET_PIN)
@@ -28,6 +28,10 @@ demo: install
 
 quickstart: install
 	$(PY) examples/quickstart.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: install
 	@echo "running the test suite (about 5 minutes on 2 cores)"

@@ -16,8 +16,15 @@ from pathlib import Path
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    for name, kind in (("tree", Path), ("backbone", str), ("size", int), ("frames", int), ("batch", int),
-                       ("threads", int), ("seed", int)):
+    for name, kind in (
+        ("tree", Path),
+        ("backbone", str),
+        ("size", int),
+        ("frames", int),
+        ("batch", int),
+        ("threads", int),
+        ("seed", int),
+    ):
         p.add_argument(f"--{name}", type=kind, required=True)
     args = p.parse_args()
     tree = args.tree.resolve()
@@ -49,8 +56,10 @@ def main() -> None:
         c0, w0 = time.process_time(), time.perf_counter()
         for _ in range(steps):
             step()
-        print(json.dumps({"cpu_ms": (time.process_time() - c0) * 1e3, "wall_ms": (time.perf_counter() - w0) * 1e3}),
-              flush=True)
+        print(
+            json.dumps({"cpu_ms": (time.process_time() - c0) * 1e3, "wall_ms": (time.perf_counter() - w0) * 1e3}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -13,11 +13,16 @@ from benchmarks.envinfo import write_json
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"],
-                   help="where to run")
+    p.add_argument(
+        "--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"], help="where to run"
+    )
     p.add_argument("--batch", type=int, default=None, help="clips per step (default: 32 on CUDA, 1 on the CPU)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op threads (CPU); 1 avoids stalls when other jobs share the cores")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (CPU); 1 avoids stalls when other jobs share the cores",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON file to write (e.g. benchmarks/results/x.json)")
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
 

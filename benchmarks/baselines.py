@@ -87,7 +87,9 @@ class NaiveMMADFER(_Runner):
         super().__init__(checkpointing)
         _check_timm_pair(model)
         depth = len(model.backbones["video"].blocks)
-        if len(model.backbones["audio"].blocks) != depth or model.fused_layers != [{"audio": i, "video": i} for i in range(depth)]:
+        if len(model.backbones["audio"].blocks) != depth or model.fused_layers != [
+            {"audio": i, "video": i} for i in range(depth)
+        ]:
             raise ValueError("the naive loop fuses block i with block i: it needs two encoders of equal depth")
         if "audio" not in model.prompts or model.head.temporal is None:
             raise ValueError(

@@ -26,9 +26,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from benchmarks.envinfo import collect_env  # noqa: E402
+from benchmarks.envinfo import collect_env
 
 WORKER = Path(__file__).with_name("_ab_worker.py")
 
@@ -38,9 +38,24 @@ class Worker:
 
     def __init__(self, tree: Path, args: argparse.Namespace) -> None:
         self.tree = tree
-        cmd = [sys.executable, str(WORKER), "--tree", str(tree), "--backbone", args.backbone, "--size",
-               str(args.size), "--frames", str(args.frames), "--batch", str(args.batch), "--threads",
-               str(args.threads), "--seed", str(args.seed)]
+        cmd = [
+            sys.executable,
+            str(WORKER),
+            "--tree",
+            str(tree),
+            "--backbone",
+            args.backbone,
+            "--size",
+            str(args.size),
+            "--frames",
+            str(args.frames),
+            "--batch",
+            str(args.batch),
+            "--threads",
+            str(args.threads),
+            "--seed",
+            str(args.seed),
+        ]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.info = self._read()
 
@@ -99,18 +114,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "bench_ab",
         "env": collect_env(torch.device("cpu")),
         "workload": {k: getattr(args, k) for k in ("backbone", "size", "frames", "batch", "threads", "steps")},
-        "a": {"tree": str(args.a), **workers["a"].info, "cpu_ms_median": statistics.median(times["a"]),
-              "cpu_ms": times["a"]},
-        "b": {"tree": str(args.b), **workers["b"].info, "cpu_ms_median": statistics.median(times["b"]),
-              "cpu_ms": times["b"]},
+        "a": {
+            "tree": str(args.a),
+            **workers["a"].info,
+            "cpu_ms_median": statistics.median(times["a"]),
+            "cpu_ms": times["a"],
+        },
+        "b": {
+            "tree": str(args.b),
+            **workers["b"].info,
+            "cpu_ms_median": statistics.median(times["b"]),
+            "cpu_ms": times["b"],
+        },
         "ratio_b_over_a_median": statistics.median(ratios),
         "ratio_b_over_a_min_max": [min(ratios), max(ratios)],
     }
-    print(f"train step, {args.backbone} {args.size}px, {args.batch}x{args.frames} frames, {args.threads} thread(s), "
-          f"{args.rounds} rounds ABBA")
+    print(
+        f"train step, {args.backbone} {args.size}px, {args.batch}x{args.frames} frames, {args.threads} thread(s), "
+        f"{args.rounds} rounds ABBA"
+    )
     for k in ("a", "b"):
-        print(f"  {k}: {result[k]['tree']:<40} {result[k]['version']:<10} median {result[k]['cpu_ms_median']:9.1f} ms "
-              f"CPU per step")
+        print(
+            f"  {k}: {result[k]['tree']:<40} {result[k]['version']:<10} median {result[k]['cpu_ms_median']:9.1f} ms "
+            f"CPU per step"
+        )
     print(f"  B/A: median {result['ratio_b_over_a_median']:.4f} (rounds {min(ratios):.4f} .. {max(ratios):.4f})")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,8 +89,14 @@ def table(result: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="calls of each command per tree (median reported)")
-    parser.add_argument("--tree", type=_tree, action="append", default=None, metavar="LABEL=SRC",
-                        help="a source folder to time (repeatable); default: this checkout's src")
+    parser.add_argument(
+        "--tree",
+        type=_tree,
+        action="append",
+        default=None,
+        metavar="LABEL=SRC",
+        help="a source folder to time (repeatable); default: this checkout's src",
+    )
     parser.add_argument("--only", nargs="+", choices=list(CALLS), default=None, help="time only these calls")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write (e.g. benchmarks/results/x.json)")
     args = parser.parse_args(argv)
@@ -104,7 +110,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "env": collect_env(torch.device("cpu")),
         "repeats": args.repeats,
         "trees": {label: str(src) for label, src in trees.items()},
-        "median_s": {label: {c: round(statistics.median(s), 3) for c, s in per.items()} for label, per in times.items()},
+        "median_s": {
+            label: {c: round(statistics.median(s), 3) for c, s in per.items()} for label, per in times.items()
+        },
         "times_s": {label: {c: [round(x, 3) for x in s] for c, s in per.items()} for label, per in times.items()},
     }
     if args.out is not None:

@@ -122,10 +122,19 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--num-frames", type=int, default=16)
     parser.add_argument("--audio-frames", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--source-size", type=int, default=SyntheticConfig.size,
-                        help="side of the stored frames in px (the transforms then resize to --img-size)")
-    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES,
-                        help="mp4 files and/or JPEG frame folders with wav files (the official layout)")
+    parser.add_argument(
+        "--source-size",
+        type=int,
+        default=SyntheticConfig.size,
+        help="side of the stored frames in px (the transforms then resize to --img-size)",
+    )
+    parser.add_argument(
+        "--sources",
+        nargs="+",
+        default=list(SOURCES),
+        choices=SOURCES,
+        help="mp4 files and/or JPEG frame folders with wav files (the official layout)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON record here")
     args = parser.parse_args(argv)
 
@@ -148,14 +157,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         start = time.perf_counter()
         datasets = {}
         if "mp4" in args.sources:
-            synthetic = make_synthetic_dataset(Path(tmp) / "mp4", n_per_class=args.clips_per_class, seed=0,
-                                               config=syn)
+            synthetic = make_synthetic_dataset(Path(tmp) / "mp4", n_per_class=args.clips_per_class, seed=0, config=syn)
             datasets["mp4"] = lambda cfg: VideoManifestDataset(synthetic.train_manifest, cfg)
         if "frames" in args.sources:
             annotations = write_frame_folders(Path(tmp) / "frames", args.clips_per_class, syn)
             rule = AudioRule(Path(tmp) / "frames" / "audio")
-            datasets["frames"] = lambda cfg: FrameFolderDataset(annotations, cfg, num_classes=len(SYNTHETIC_CLASSES),
-                                                                audio_rule=rule)
+            datasets["frames"] = lambda cfg: FrameFolderDataset(
+                annotations, cfg, num_classes=len(SYNTHETIC_CLASSES), audio_rule=rule
+            )
         record["synthetic_clips"] = len(SYNTHETIC_CLASSES) * args.clips_per_class
         record["generate_s"] = round(time.perf_counter() - start, 2)
         for source, build in datasets.items():

@@ -72,8 +72,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             t.grad = None
         fn(x, h, gate).backward(weight)
 
-    meas = measure({"plain": lambda: step(plain), "gate": lambda: step(gated_residual)}, 3, args.iters,
-                   StepTimer(device))
+    meas = measure(
+        {"plain": lambda: step(plain), "gate": lambda: step(gated_residual)}, 3, args.iters, StepTimer(device)
+    )
     clock = {n: m.cpu_times_ms or m.times_ms for n, m in meas.items()}
     result = {
         "schema": SCHEMA,
@@ -90,8 +91,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_line(result: dict[str, Any]) -> str:
     ms, a = result["median_ms"], result["args"]
-    return (f"{result['env']['device_name']} | x fp32, h {a['dtype']} {tuple(result['shape'])} | forward+backward "
-            f"[{result['clock']}]: plain {ms['plain']:.3f} ms, gate.py {ms['gate']:.3f} ms, x{result['speedup']:.2f}")
+    return (
+        f"{result['env']['device_name']} | x fp32, h {a['dtype']} {tuple(result['shape'])} | forward+backward "
+        f"[{result['clock']}]: plain {ms['plain']:.3f} ms, gate.py {ms['gate']:.3f} ms, x{result['speedup']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ Three workloads run on the same tensors, interleaved round by round (``benchmark
 
 Reported per frame size and mode: clips/s, step time, peak memory, analytic GFLOP per clip (``flops.py``),
 achieved TFLOP/s and MFU (against ``--peak-tflops``, by default the device's known dense bf16/fp32 peak; n/a on
-CPUs), and the ratios (on process CPU time when run on the CPU, see ``timing.py``): ``overhead_over_floor`` = t_ours / t_floor - 1, ``excess_over_flops`` = the same after
+CPUs), and the ratios (on process CPU time when run on the CPU, see ``timing.py``):
+``overhead_over_floor`` = t_ours / t_floor - 1, ``excess_over_flops`` = the same after
 removing the adapters' own analytic FLOPs (the cost of hooks, lockstep and memory traffic), and
 ``speedup_over_naive`` = t_naive / t_ours.
 
@@ -65,16 +66,30 @@ MODES = ("train", "inference")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_options(p)
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16 = autocast to bfloat16 (weights as --backbone-dtype says; adapters fp32)")
-    p.add_argument("--backbone-dtype", default="fp32", choices=sorted(BACKBONE_DTYPES),
-                   help="frozen backbones' weight dtype: bf16 makes the residual stream bf16 (the naive loop, "
-                        "written for one dtype, is then left out)")
+    p.add_argument(
+        "--dtype",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="bf16 = autocast to bfloat16 (weights as --backbone-dtype says; adapters fp32)",
+    )
+    p.add_argument(
+        "--backbone-dtype",
+        default="fp32",
+        choices=sorted(BACKBONE_DTYPES),
+        help="frozen backbones' weight dtype: bf16 makes the residual stream bf16 (the naive loop, "
+        "written for one dtype, is then left out)",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile ours and the floor (naive stays eager)")
-    p.add_argument("--compile-mode", default=None,
-                   help="torch.compile mode, e.g. max-autotune-no-cudagraphs or reduce-overhead (CUDA graphs)")
-    p.add_argument("--compile-backend", default="inductor",
-                   help="torch.compile backend for --compile and the regional variant (aot_eager: quick CPU checks)")
+    p.add_argument(
+        "--compile-mode",
+        default=None,
+        help="torch.compile mode, e.g. max-autotune-no-cudagraphs or reduce-overhead (CUDA graphs)",
+    )
+    p.add_argument(
+        "--compile-backend",
+        default="inductor",
+        help="torch.compile backend for --compile and the regional variant (aot_eager: quick CPU checks)",
+    )
     p.add_argument("--checkpointing", action="store_true", help="recompute the frozen blocks in backward (all three)")
     p.add_argument("--sizes", type=int, nargs="+", default=[160], help="video frame sizes in px")
     p.add_argument("--frames", type=int, default=16, help="frames per clip")
@@ -82,12 +97,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=10, help="timed rounds (one step of each workload per round)")
     p.add_argument("--mode", default="both", choices=["train", "inference", "both"])
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS), help="backbone pair (benchmarks/specs.py)")
-    p.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
-                   help=f"workloads to time (default: {' '.join(VARIANTS)}; without naive for bf16 backbones)")
-    p.add_argument("--peak-tflops", type=float, default=None,
-                   help="device peak for MFU (default: the known dense peak of H100/H200/A100 at --dtype)")
-    p.add_argument("--find-max-batch", action="store_true",
-                   help="CUDA: largest train-step batch that fits, with and without checkpointing")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        choices=VARIANTS,
+        help=f"workloads to time (default: {' '.join(VARIANTS)}; without naive for bf16 backbones)",
+    )
+    p.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="device peak for MFU (default: the known dense peak of H100/H200/A100 at --dtype)",
+    )
+    p.add_argument(
+        "--find-max-batch",
+        action="store_true",
+        help="CUDA: largest train-step batch that fits, with and without checkpointing",
+    )
     p.add_argument("--max-batch-limit", type=int, default=4096, help="stop the max-batch search here")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -127,13 +154,15 @@ def build_steps(
     naive = NaiveMMADFER(model, checkpointing=args.checkpointing)
     modules: dict[str, torch.nn.Module] = {"ours": model, "floor": floor, "naive": naive}
     if "nofusion" in args.variants:
-        nofusion = build_model(SPECS[args.backbone], size, args.frames, device, args.seed,
-                               backbone_dtype=args.backbone_dtype, fusion=None)
+        nofusion = build_model(
+            SPECS[args.backbone], size, args.frames, device, args.seed, backbone_dtype=args.backbone_dtype, fusion=None
+        )
         nofusion.set_grad_checkpointing(args.checkpointing)
         modules["nofusion"] = nofusion
     if "regional" in args.variants:
-        regional = build_model(SPECS[args.backbone], size, args.frames, device, args.seed,
-                               backbone_dtype=args.backbone_dtype)
+        regional = build_model(
+            SPECS[args.backbone], size, args.frames, device, args.seed, backbone_dtype=args.backbone_dtype
+        )
         regional.set_grad_checkpointing(args.checkpointing)
         modules["regional"] = regional.compile_fusion(mode=args.compile_mode, backend=args.compile_backend)
 
@@ -245,8 +274,11 @@ def _ratios(meas, fl: FlopBreakdown, size: int, mode: str) -> dict[str, Any] | N
     def paired(a: str, b: str) -> float:
         return _paired(meas[a].ratio_times_ms, meas[b].ratio_times_ms)
 
-    out: dict[str, Any] = {"size": size, "mode": mode,
-                           "clock": "process_cpu" if meas["ours"].cpu_times_ms is not None else "wall"}
+    out: dict[str, Any] = {
+        "size": size,
+        "mode": mode,
+        "clock": "process_cpu" if meas["ours"].cpu_times_ms is not None else "wall",
+    }
     if "floor" in meas:
         flop_ratio = _flops_for(fl, "ours", mode) / _flops_for(fl, "floor", mode)
         out["overhead_over_floor"] = med("ours") / med("floor") - 1
@@ -282,8 +314,9 @@ def _free(device: torch.device) -> None:
 
 def find_max_batch(args: argparse.Namespace, size: int, device: torch.device) -> dict[str, Any]:
     """Doubling then bisection on the eager train step of ``ours`` until CUDA runs out of memory."""
-    model = build_model(SPECS[args.backbone], size, args.frames, device=device, seed=args.seed,
-                        backbone_dtype=args.backbone_dtype).train()
+    model = build_model(
+        SPECS[args.backbone], size, args.frames, device=device, seed=args.seed, backbone_dtype=args.backbone_dtype
+    ).train()
     amp = _autocast(device, args.dtype)
     opt = torch.optim.AdamW(list(model.adapter_parameters()), lr=1e-4, fused=True)
 
@@ -331,11 +364,16 @@ def search_max_batch(fits: Callable[[int], bool], limit: int, rel_tol: float = 1
 
 
 def format_table(result: dict[str, Any]) -> str:
-    head = f"{'size':>5} {'mode':<9} {'variant':<8} {'clips/s':>9} {'step ms':>9} {'cpu ms':>9} {'spread':>7} " \
-           f"{'mem MiB':>9} {'GFLOP/clip':>10} {'TFLOP/s':>8} {'MFU':>6}"
+    head = (
+        f"{'size':>5} {'mode':<9} {'variant':<8} {'clips/s':>9} {'step ms':>9} {'cpu ms':>9} {'spread':>7} "
+        f"{'mem MiB':>9} {'GFLOP/clip':>10} {'TFLOP/s':>8} {'MFU':>6}"
+    )
     a = result["args"]
-    lines = [f"{result['env']['device_name']} | {a['backbone']} | {precision(a)} | batch {a['batch']} x "
-             f"{a['frames']} frames | compile={a['compile']} | checkpointing={a['checkpointing']}", head]
+    lines = [
+        f"{result['env']['device_name']} | {a['backbone']} | {precision(a)} | batch {a['batch']} x "
+        f"{a['frames']} frames | compile={a['compile']} | checkpointing={a['checkpointing']}",
+        head,
+    ]
     for r in result["results"]:
         mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
         lines.append(
@@ -347,20 +385,26 @@ def format_table(result: dict[str, Any]) -> str:
     for q in result["ratios"]:
         parts = [f"{q['size']:>5} {q['mode']:<9} [{q['clock']}]"]
         if "overhead_over_floor" in q:
-            parts.append(f"overhead over floor {100 * q['overhead_over_floor']:+.1f}% "
-                         f"(paired {100 * q['overhead_over_floor_paired']:+.1f}%; "
-                         f"adapter FLOPs {100 * q['adapter_flop_share']:+.1f}%, "
-                         f"excess over FLOPs {100 * q['excess_over_flops']:+.1f}%)")
+            parts.append(
+                f"overhead over floor {100 * q['overhead_over_floor']:+.1f}% "
+                f"(paired {100 * q['overhead_over_floor_paired']:+.1f}%; "
+                f"adapter FLOPs {100 * q['adapter_flop_share']:+.1f}%, "
+                f"excess over FLOPs {100 * q['excess_over_flops']:+.1f}%)"
+            )
         if "lockstep_overhead" in q:
-            parts.append(f"lockstep (no-fusion vs floor) {100 * q['lockstep_overhead']:+.1f}% "
-                         f"(paired {100 * q['lockstep_overhead_paired']:+.1f}%)")
+            parts.append(
+                f"lockstep (no-fusion vs floor) {100 * q['lockstep_overhead']:+.1f}% "
+                f"(paired {100 * q['lockstep_overhead_paired']:+.1f}%)"
+            )
         if "speedup_over_naive" in q:
             parts.append(f"speed-up over naive x{q['speedup_over_naive']:.3f}")
         lines.append("  ".join(parts))
     if "max_batch" in result:
         mb = result["max_batch"]
-        lines.append(f"max train batch at {mb['size']} px: no checkpointing {mb['no_checkpointing']}, "
-                     f"checkpointing {mb['checkpointing']}")
+        lines.append(
+            f"max train batch at {mb['size']} px: no checkpointing {mb['no_checkpointing']}, "
+            f"checkpointing {mb['checkpointing']}"
+        )
     return "\n".join(lines)
 
 

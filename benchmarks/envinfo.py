@@ -71,7 +71,7 @@ def collect_env(device: torch.device) -> dict[str, Any]:
     env: dict[str, Any] = {
         "device": device.type,
         "device_name": device_name(device),
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),

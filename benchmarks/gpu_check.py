@@ -84,8 +84,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     p.add_argument("--smoke", action="store_true", help="tiny pair, 1 iteration: checks the script, not the speed")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default benchmarks/results/<device>_check; a temporary folder with --smoke)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default benchmarks/results/<device>_check; a temporary folder with --smoke)",
+    )
     p.add_argument("--budget-s", type=float, default=450.0, help="wall-clock budget for all stages (seconds)")
     p.add_argument("--batch", type=int, default=32, help="clips per step for the 160 px benchmarks")
     p.add_argument("--size", type=int, default=160, help="frame size of the main benchmarks (px)")
@@ -98,8 +102,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA device is available (use --device cpu --smoke to check the script)")
     if args.out is None:  # smoke runs check the script: keep them out of the results that RESULTS.md shows
-        args.out = Path(tempfile.mkdtemp(prefix="gpu_check_smoke_")) if args.smoke else (
-            REPO_ROOT / "benchmarks" / "results" / f"{args.device}_check")
+        args.out = (
+            Path(tempfile.mkdtemp(prefix="gpu_check_smoke_"))
+            if args.smoke
+            else (REPO_ROOT / "benchmarks" / "results" / f"{args.device}_check")
+        )
     return args
 
 
@@ -138,9 +145,7 @@ def correctness(device: torch.device, seed: int = 0) -> dict[str, Any]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
 
     scale = max(1.0, ref_logits.abs().max().item())
-    grad_err = max(
-        ((grads[n] - g).abs().max() / g.abs().max().clamp_min(1e-12)).item() for n, g in ref_grads.items()
-    )
+    grad_err = max(((grads[n] - g).abs().max() / g.abs().max().clamp_min(1e-12)).item() for n, g in ref_grads.items())
     checks = {
         "fp32_logits_max_abs_diff": ((logits - ref_logits).abs().max().item(), FP32_TOL),
         "fp32_grads_max_rel_diff": (grad_err, GRAD_TOL),
@@ -150,8 +155,11 @@ def correctness(device: torch.device, seed: int = 0) -> dict[str, Any]:
     }
     out: dict[str, Any] = {k: {"value": v, "tol": t, "ok": v <= t} for k, (v, t) in checks.items()}
     # the comparisons above mean something only if a small change of an adapter moves the logits well past them
-    out["sensitivity_to_video_prompts"] = {"value": sensitivity, "min": 10 * FP32_TOL,
-                                           "ok": sensitivity >= 10 * FP32_TOL}
+    out["sensitivity_to_video_prompts"] = {
+        "value": sensitivity,
+        "min": 10 * FP32_TOL,
+        "ok": sensitivity >= 10 * FP32_TOL,
+    }
     out["grads_compared"] = len(ref_grads)
     out["grads_missing_on_device"] = sorted(set(ref_grads) - set(grads))
     out["loss_decreases"] = _loss_decreases(model, v, a, y)
@@ -197,13 +205,36 @@ def _bench_argv(args: argparse.Namespace, name: str, extra: list[str]) -> list[s
         common = ["--device", args.device, "--frames", str(args.frames), "--quiet"]
         if args.smoke:
             rounds = ["--steps", "1"] if OTHER_SCRIPTS[name] is profile_step else ["--iters", "2"]
-            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", *rounds, "--batch", "2",
-                      "--quiet"]
+            common = [
+                "--device",
+                args.device,
+                "--backbone",
+                "tiny",
+                "--frames",
+                "2",
+                *rounds,
+                "--batch",
+                "2",
+                "--quiet",
+            ]
     else:
         common = ["--device", args.device, "--frames", str(args.frames), "--iters", str(args.iters), "--quiet"]
         if args.smoke:
-            common = ["--device", args.device, "--backbone", "tiny", "--frames", "2", "--iters", "1", "--warmup",
-                      "1", "--batch", "2", "--quiet"]
+            common = [
+                "--device",
+                args.device,
+                "--backbone",
+                "tiny",
+                "--frames",
+                "2",
+                "--iters",
+                "1",
+                "--warmup",
+                "1",
+                "--batch",
+                "2",
+                "--quiet",
+            ]
     if args.threads:
         common += ["--threads", str(args.threads)]
     return [*common, *extra, "--out", str(args.out / f"{name}.json")]
@@ -220,23 +251,111 @@ def _stage_specs(args: argparse.Namespace) -> list[tuple[str, float, list[str]]]
     return [
         ("eager", 45, ["--dtype", "bf16", "--sizes", size, *batch]),
         ("bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch]),
-        ("regional", 50, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch, "--variants",
-                          "ours", "floor", "regional", "--warmup", "5", *quick_compile]),
+        (
+            "regional",
+            50,
+            [
+                "--dtype",
+                "bf16",
+                "--backbone-dtype",
+                "bf16",
+                "--sizes",
+                size,
+                *batch,
+                "--variants",
+                "ours",
+                "floor",
+                "regional",
+                "--warmup",
+                "5",
+                *quick_compile,
+            ],
+        ),
         ("profile", 40, ["--dtype", "bf16", "--size", size, *batch]),
         ("profile_bf16_weights", 40, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--size", size, *batch]),
         ("gate", 15, ["--dtype", "bf16", "--size", size, *batch]),
         ("sizes", 50, ["--dtype", "bf16", "--sizes", *other_sizes, *batch]),
-        ("max_batch", 90, ["--dtype", "bf16", "--sizes", size, "--mode", "train", "--variants", "ours",
-                           "--iters", "1", "--warmup", "1", "--batch", "2", "--find-max-batch"]),
-        ("compiled", 180, ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--variants", "ours", "floor",
-                           "--warmup", "3"]),
-        ("bf16_weights_compiled", 180, ["--dtype", "bf16", "--backbone-dtype", "bf16", "--sizes", size, *batch,
-                                        "--compile", "--variants", "ours", "floor", "--warmup", "3"]),
-        ("checkpointing", 30, ["--dtype", "bf16", "--sizes", size, *batch, "--mode", "train", "--checkpointing",
-                               "--variants", "ours", "floor"]),
+        (
+            "max_batch",
+            90,
+            [
+                "--dtype",
+                "bf16",
+                "--sizes",
+                size,
+                "--mode",
+                "train",
+                "--variants",
+                "ours",
+                "--iters",
+                "1",
+                "--warmup",
+                "1",
+                "--batch",
+                "2",
+                "--find-max-batch",
+            ],
+        ),
+        (
+            "compiled",
+            180,
+            ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--variants", "ours", "floor", "--warmup", "3"],
+        ),
+        (
+            "bf16_weights_compiled",
+            180,
+            [
+                "--dtype",
+                "bf16",
+                "--backbone-dtype",
+                "bf16",
+                "--sizes",
+                size,
+                *batch,
+                "--compile",
+                "--variants",
+                "ours",
+                "floor",
+                "--warmup",
+                "3",
+            ],
+        ),
+        (
+            "checkpointing",
+            30,
+            [
+                "--dtype",
+                "bf16",
+                "--sizes",
+                size,
+                *batch,
+                "--mode",
+                "train",
+                "--checkpointing",
+                "--variants",
+                "ours",
+                "floor",
+            ],
+        ),
         ("fp32", 40, ["--dtype", "fp32", "--sizes", size, *half, "--variants", "ours", "floor", "naive"]),
-        ("cudagraphs", 150, ["--dtype", "bf16", "--sizes", size, *batch, "--compile", "--compile-mode",
-                             "reduce-overhead", "--variants", "ours", "--warmup", "3"]),
+        (
+            "cudagraphs",
+            150,
+            [
+                "--dtype",
+                "bf16",
+                "--sizes",
+                size,
+                *batch,
+                "--compile",
+                "--compile-mode",
+                "reduce-overhead",
+                "--variants",
+                "ours",
+                "--warmup",
+                "3",
+            ],
+        ),
     ]
 
 
@@ -293,9 +412,13 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     isolate = device.type == "cuda" and not args.in_process
-    summary: dict[str, Any] = {"schema": SCHEMA, "benchmark": "gpu_check", "env": collect_env(device),
-                               "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                               "stages": {}}
+    summary: dict[str, Any] = {
+        "schema": SCHEMA,
+        "benchmark": "gpu_check",
+        "env": collect_env(device),
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "stages": {},
+    }
 
     def wanted(name: str) -> bool:
         return args.stages is None or name in args.stages
@@ -315,9 +438,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             if result is not None:
                 summary["stages"][name]["result"] = result
         except Exception as err:  # a failed stage is recorded; the others still run
-            summary["stages"][name] = {"status": "failed", "seconds": time.monotonic() - start,
-                                       "error": f"{type(err).__name__}: {err}"[-3000:],
-                                       "traceback": traceback.format_exc()[-3000:]}
+            summary["stages"][name] = {
+                "status": "failed",
+                "seconds": time.monotonic() - start,
+                "error": f"{type(err).__name__}: {err}"[-3000:],
+                "traceback": traceback.format_exc()[-3000:],
+            }
         write_json(args.out / "summary.json", summary)
 
     run("correctness", 30, lambda left: correctness(device))
@@ -331,8 +457,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         script = OTHER_SCRIPTS.get(name, bench_model)
         if isolate:
             cap = STAGE_TIMEOUT_FACTOR * estimate
-            run(name, estimate, lambda left, a=argv_, cap=cap, sc=script: _run_isolated(
-                sc, a, timeout=max(10.0, min(cap, left - 5))))
+            run(
+                name,
+                estimate,
+                lambda left, a=argv_, cap=cap, sc=script: _run_isolated(sc, a, timeout=max(10.0, min(cap, left - 5))),
+            )
         else:
             run(name, estimate, lambda left, a=argv_, sc=script: sc.main(a) and None)
     if device.type == "cuda" or args.smoke:
@@ -343,10 +472,17 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     correct = summary["stages"].get("correctness", {})
     summary["passed"] = correct.get("status") == "ok" and correct["result"]["passed"]
     write_json(args.out / "summary.json", summary)
-    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "traceback"}
-                      for k, v in summary["stages"].items()}, indent=1, default=str)[:6000])
-    print(f"total {summary['total_seconds']:.0f} s; correctness {'PASSED' if summary['passed'] else 'FAILED'}; "
-          f"files in {args.out}")
+    print(
+        json.dumps(
+            {k: {kk: vv for kk, vv in v.items() if kk != "traceback"} for k, v in summary["stages"].items()},
+            indent=1,
+            default=str,
+        )[:6000]
+    )
+    print(
+        f"total {summary['total_seconds']:.0f} s; correctness {'PASSED' if summary['passed'] else 'FAILED'}; "
+        f"files in {args.out}"
+    )
     return summary
 
 

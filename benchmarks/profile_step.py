@@ -47,8 +47,28 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reduction", ("sum", "mean", "amax")),
     ("elementwise", ("add", "mul", "gelu", "tanh", "div", "sub", "where", "softmax", "exp", "neg")),
 )
-COPIES = frozenset({"copy_", "_to_copy", "to", "clone", "contiguous", "cat", "fill_", "zero_", "zeros_like",
-                    "empty", "empty_strided", "expand", "view", "reshape", "slice", "select", "transpose", "t"})
+COPIES = frozenset(
+    {
+        "copy_",
+        "_to_copy",
+        "to",
+        "clone",
+        "contiguous",
+        "cat",
+        "fill_",
+        "zero_",
+        "zeros_like",
+        "empty",
+        "empty_strided",
+        "expand",
+        "view",
+        "reshape",
+        "slice",
+        "select",
+        "transpose",
+        "t",
+    }
+)
 """Operators that only move, cast or allocate (matched exactly: their names are short)."""
 
 
@@ -66,8 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_options(p)
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
-    p.add_argument("--backbone-dtype", default="fp32", choices=sorted(BACKBONE_DTYPES),
-                   help="frozen backbones' weight dtype (bf16: a bf16 residual stream; adapters stay fp32)")
+    p.add_argument(
+        "--backbone-dtype",
+        default="fp32",
+        choices=sorted(BACKBONE_DTYPES),
+        help="frozen backbones' weight dtype (bf16: a bf16 residual stream; adapters stay fp32)",
+    )
     p.add_argument("--backbone", default="vitb", choices=sorted(SPECS))
     p.add_argument("--size", type=int, default=160)
     p.add_argument("--frames", type=int, default=16)
@@ -113,12 +137,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     device = torch.device(args.device)
-    model = build_model(SPECS[args.backbone], args.size, args.frames, device=device,
-                        backbone_dtype=args.backbone_dtype).train()
+    model = build_model(
+        SPECS[args.backbone], args.size, args.frames, device=device, backbone_dtype=args.backbone_dtype
+    ).train()
     floor = BackboneFloor(model).to(device).train()
     video, audio, labels = make_batch(model, args.batch, args.frames, device)
-    amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.dtype == "bf16" else (
-        contextlib.nullcontext)
+    amp = (
+        (lambda: torch.autocast(device.type, dtype=torch.bfloat16))
+        if args.dtype == "bf16"
+        else (contextlib.nullcontext)
+    )
     opt = torch.optim.AdamW(list(model.adapter_parameters()), lr=1e-4, fused=True)
 
     def ours() -> None:
@@ -149,8 +177,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "total_ms": {name: sum(o.values()) for name, o in ops.items()},
         "families_ms": families,
         "top_ops_by_difference": [
-            {"op": op, "ours_ms": ops["ours"].get(op, 0.0), "floor_ms": ops["floor"].get(op, 0.0),
-             "difference_ms": delta[op]}
+            {
+                "op": op,
+                "ours_ms": ops["ours"].get(op, 0.0),
+                "floor_ms": ops["floor"].get(op, 0.0),
+                "difference_ms": delta[op],
+            }
             for op in top
         ],
     }
@@ -159,18 +191,21 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     tot = result["total_ms"]
-    lines = [f"{result['env']['device_name']} | {precision(result['args'])} | batch {result['args']['batch']} x "
-             f"{result['args']['frames']} frames at {result['args']['size']} px | ms per train step "
-             f"({result['clock']}): ours {tot['ours']:.1f}, floor {tot['floor']:.1f}",
-             f"{'family':<14} {'ours':>9} {'floor':>9} {'diff':>9}"]
+    lines = [
+        f"{result['env']['device_name']} | {precision(result['args'])} | batch {result['args']['batch']} x "
+        f"{result['args']['frames']} frames at {result['args']['size']} px | ms per train step "
+        f"({result['clock']}): ours {tot['ours']:.1f}, floor {tot['floor']:.1f}",
+        f"{'family':<14} {'ours':>9} {'floor':>9} {'diff':>9}",
+    ]
     fams = result["families_ms"]
     for fam in sorted(set(fams["ours"]) | set(fams["floor"]), key=lambda f: -fams["ours"].get(f, 0.0)):
         o, f = fams["ours"].get(fam, 0.0), fams["floor"].get(fam, 0.0)
         lines.append(f"{fam:<14} {o:>9.2f} {f:>9.2f} {o - f:>+9.2f}")
     lines.append(f"{'operator':<40} {'ours':>9} {'floor':>9} {'diff':>9}")
     for row in result["top_ops_by_difference"]:
-        lines.append(f"{row['op'][:40]:<40} {row['ours_ms']:>9.2f} {row['floor_ms']:>9.2f} "
-                     f"{row['difference_ms']:>+9.2f}")
+        lines.append(
+            f"{row['op'][:40]:<40} {row['ours_ms']:>9.2f} {row['floor_ms']:>9.2f} {row['difference_ms']:>+9.2f}"
+        )
     return "\n".join(lines)
 
 

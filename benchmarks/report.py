@@ -90,13 +90,19 @@ def _model_section(rel: str, r: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {row['size']} | {row['mode']} | {row['variant']} | {_rate(row['clips_per_s'])} | "
             f"{row['step_ms_median']:.1f} | {100 * row['step_spread']:.0f}% | "
-            f"{'n/a' if cpu is None else f'{cpu:.1f}'} | {'n/a' if cpu_spread is None else f'{100 * cpu_spread:.0f}%'} | "
+            f"{'n/a' if cpu is None else f'{cpu:.1f}'} | "
+            f"{'n/a' if cpu_spread is None else f'{100 * cpu_spread:.0f}%'} | "
             f"{row['peak_mem_mb']:.0f} | {row['gflop_per_clip']:.1f} | {_rate(row['achieved_tflops'])} | {mfu} |"
         )
     if r["ratios"]:
-        lines += ["", f"Ratios on the {r['ratios'][0].get('clock', 'wall')} clock:", "", "| px | mode | overhead over floor | paired | adapter FLOPs | excess over FLOPs | "
-                  "lockstep overhead | paired | speed-up over naive | paired |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Ratios on the {r['ratios'][0].get('clock', 'wall')} clock:",
+            "",
+            "| px | mode | overhead over floor | paired | adapter FLOPs | excess over FLOPs | "
+            "lockstep overhead | paired | speed-up over naive | paired |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for q in r["ratios"]:
             naive = q.get("speedup_over_naive")
             naive_p = q.get("speedup_over_naive_paired")
@@ -109,14 +115,19 @@ def _model_section(rel: str, r: dict[str, Any]) -> list[str]:
             )
     regional = [q for q in r["ratios"] if "regional_speedup" in q]
     if regional:
-        lines += [""] + [f"Regional compilation (`compile_fusion`), {q['size']} px {q['mode']}: "
-                         f"x{q['regional_speedup']:.3f} over eager ours (paired x{q['regional_speedup_paired']:.3f})."
-                         for q in regional]
+        lines += [""] + [
+            f"Regional compilation (`compile_fusion`), {q['size']} px {q['mode']}: "
+            f"x{q['regional_speedup']:.3f} over eager ours (paired x{q['regional_speedup_paired']:.3f})."
+            for q in regional
+        ]
     if "max_batch" in r:
         mb = r["max_batch"]
-        lines += ["", f"Largest train-step batch at {mb['size']} px x {mb['frames']} frames ({mb['dtype']}, eager): "
-                  f"without checkpointing {mb['no_checkpointing']['largest_fit']} clips, with checkpointing "
-                  f"{mb['checkpointing']['largest_fit']} clips (search limit {mb['limit']})."]
+        lines += [
+            "",
+            f"Largest train-step batch at {mb['size']} px x {mb['frames']} frames ({mb['dtype']}, eager): "
+            f"without checkpointing {mb['no_checkpointing']['largest_fit']} clips, with checkpointing "
+            f"{mb['checkpointing']['largest_fit']} clips (search limit {mb['limit']}).",
+        ]
     return lines + [""]
 
 
@@ -127,11 +138,16 @@ def _check_section(rel: str, r: dict[str, Any]) -> list[str]:
         note = st.get("reason") or st.get("error", "")
         res = st.get("result")
         if name == "correctness" and res:
-            note = "; ".join(f"{k} {v['value']:.2e} ({'tol' if 'tol' in v else 'min'} {v.get('tol', v.get('min')):.0e})"
-                             for k, v in res.items() if isinstance(v, dict))
+            note = "; ".join(
+                f"{k} {v['value']:.2e} ({'tol' if 'tol' in v else 'min'} {v.get('tol', v.get('min')):.0e})"
+                for k, v in res.items()
+                if isinstance(v, dict)
+            )
             note += f"; loss decreases: {res['loss_decreases']}; passed: {res['passed']}"
         elif name == "peak" and res:
-            note = f"{res['tflops']:.0f} TFLOP/s ({res['dtype']} {res['n']}^3 product, median {res['median_ms']:.2f} ms)"
+            note = (
+                f"{res['tflops']:.0f} TFLOP/s ({res['dtype']} {res['n']}^3 product, median {res['median_ms']:.2f} ms)"
+            )
         elif name == "patch_conv" and res:
             note = f"NCHW {res['nchw_ms']:.3f} ms, channels-last {res['channels_last_ms']:.3f} ms"
         lines.append(f"| {name} | {st['status']} | {st.get('seconds', 0):.0f} | {note.replace('|', '/')[:300]} |")
@@ -141,17 +157,27 @@ def _check_section(rel: str, r: dict[str, Any]) -> list[str]:
 def _profile_section(rel: str, r: dict[str, Any]) -> list[str]:
     a = r["args"]
     tot = r["total_ms"]
-    lines = [f"#### `{rel}` (profile_step)", "",
-             f"One eager train step, {precision(a)}, batch {a['batch']} x {a['frames']} frames at {a['size']} px, "
-             f"{r['clock'].replace('_', ' ')} summed over operators, ms per step: ours {tot['ours']:.1f}, floor "
-             f"{tot['floor']:.1f}; torch {r['env'].get('torch', '?')}, {r['env']['date_utc']}.", "",
-             "| family | ours ms | floor ms | difference |", "|---|---:|---:|---:|"]
+    lines = [
+        f"#### `{rel}` (profile_step)",
+        "",
+        f"One eager train step, {precision(a)}, batch {a['batch']} x {a['frames']} frames at {a['size']} px, "
+        f"{r['clock'].replace('_', ' ')} summed over operators, ms per step: ours {tot['ours']:.1f}, floor "
+        f"{tot['floor']:.1f}; torch {r['env'].get('torch', '?')}, {r['env']['date_utc']}.",
+        "",
+        "| family | ours ms | floor ms | difference |",
+        "|---|---:|---:|---:|",
+    ]
     fams = r["families_ms"]
     for fam in sorted(set(fams["ours"]) | set(fams["floor"]), key=lambda f: -fams["ours"].get(f, 0.0)):
         o, f = fams["ours"].get(fam, 0.0), fams["floor"].get(fam, 0.0)
         lines.append(f"| {fam} | {o:.2f} | {f:.2f} | {o - f:+.2f} |")
-    lines += ["", "Operators that differ most:", "", "| operator | ours ms | floor ms | difference |",
-              "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "Operators that differ most:",
+        "",
+        "| operator | ours ms | floor ms | difference |",
+        "|---|---:|---:|---:|",
+    ]
     for row in r["top_ops_by_difference"][:12]:
         lines.append(f"| `{row['op']}` | {row['ours_ms']:.2f} | {row['floor_ms']:.2f} | {row['difference_ms']:+.2f} |")
     return lines + [""]
@@ -159,22 +185,30 @@ def _profile_section(rel: str, r: dict[str, Any]) -> list[str]:
 
 def _gate_section(rel: str, r: dict[str, Any]) -> list[str]:
     ms = r["median_ms"]
-    return [f"#### `{rel}` (bench_gate)", "",
-            f"Gated residual forward + backward, x fp32, h {r['args']['dtype']} {tuple(r['shape'])}, median over "
-            f"{r['args']['iters']} rounds ({r['clock'].replace('_', ' ')} clock): autograd on the plain expression "
-            f"{ms['plain']:.3f} ms, `adapters/fusion/gate.py` {ms['gate']:.3f} ms (x{r['speedup']:.2f}); "
-            f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
+    return [
+        f"#### `{rel}` (bench_gate)",
+        "",
+        f"Gated residual forward + backward, x fp32, h {r['args']['dtype']} {tuple(r['shape'])}, median over "
+        f"{r['args']['iters']} rounds ({r['clock'].replace('_', ' ')} clock): autograd on the plain expression "
+        f"{ms['plain']:.3f} ms, `adapters/fusion/gate.py` {ms['gate']:.3f} ms (x{r['speedup']:.2f}); "
+        f"torch {r['env']['torch']}, {r['env']['date_utc']}.",
+        "",
+    ]
 
 
 def _ab_section(rel: str, r: dict[str, Any]) -> list[str]:
     w, a, b = r["workload"], r["a"], r["b"]
     lo, hi = r["ratio_b_over_a_min_max"]
-    return [f"#### `{rel}` (bench_ab)", "",
-            f"Eager train step, `{w['backbone']}` pair at {w['size']} px, {w['batch']} x {w['frames']} frames, "
-            f"{w['threads']} thread(s), {len(a['cpu_ms'])} rounds alternated ABBA, process CPU time: "
-            f"A `{a['tree']}` {a['cpu_ms_median']:.1f} ms, B `{b['tree']}` {b['cpu_ms_median']:.1f} ms; "
-            f"**B/A = {r['ratio_b_over_a_median']:.4f}** (rounds {lo:.4f} .. {hi:.4f}); commit {r['env']['git_commit']}, "
-            f"torch {r['env']['torch']}, {r['env']['date_utc']}.", ""]
+    return [
+        f"#### `{rel}` (bench_ab)",
+        "",
+        f"Eager train step, `{w['backbone']}` pair at {w['size']} px, {w['batch']} x {w['frames']} frames, "
+        f"{w['threads']} thread(s), {len(a['cpu_ms'])} rounds alternated ABBA, process CPU time: "
+        f"A `{a['tree']}` {a['cpu_ms_median']:.1f} ms, B `{b['tree']}` {b['cpu_ms_median']:.1f} ms; "
+        f"**B/A = {r['ratio_b_over_a_median']:.4f}** (rounds {lo:.4f} .. {hi:.4f}); commit {r['env']['git_commit']}, "
+        f"torch {r['env']['torch']}, {r['env']['date_utc']}.",
+        "",
+    ]
 
 
 def _value(v: Any) -> str:
@@ -195,10 +229,15 @@ def _flops_section() -> list[str]:
 
     flops = table("vitb", (112, 160, 224), 16)
     sizes = list(flops)
-    lines = ["## Analytic FLOPs per clip (mma-dfer on two ViT-B/16, 16 frames, 512 x 128 spectrogram)", "",
-             "Device independent, GFLOP per clip, from `benchmarks/flops.py` (formula in its docstring). The two "
-             "encoders' blocks alone (video + audio linear and attention) are the issue's ~345 GFLOP at 160 px.", "",
-             "| term | " + " | ".join(f"{s} px" for s in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    lines = [
+        "## Analytic FLOPs per clip (mma-dfer on two ViT-B/16, 16 frames, 512 x 128 spectrogram)",
+        "",
+        "Device independent, GFLOP per clip, from `benchmarks/flops.py` (formula in its docstring). The two "
+        "encoders' blocks alone (video + audio linear and attention) are the issue's ~345 GFLOP at 160 px.",
+        "",
+        "| term | " + " | ".join(f"{s} px" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
     for k in flops[sizes[0]]:
         lines.append(f"| {k.removesuffix('_gflop')} | " + " | ".join(f"{flops[s][k]:.3f}" for s in sizes) + " |")
     return lines + [""]
@@ -210,8 +249,13 @@ def _startup_section(rel: str, r: dict[str, Any]) -> list[str]:
     labels = list(medians)
     ratio = len(labels) > 1
     head = "| call | " + " | ".join(f"{t} (s)" for t in labels) + (f" | {labels[0]}/{labels[-1]} |" if ratio else " |")
-    lines = [f"Device: {r['env']['device_name']}; median of {r['repeats']} fresh interpreters per call, trees "
-             f"interleaved (`{rel}`).", "", head, "|---|" + "---:|" * (len(labels) + ratio)]
+    lines = [
+        f"Device: {r['env']['device_name']}; median of {r['repeats']} fresh interpreters per call, trees "
+        f"interleaved (`{rel}`).",
+        "",
+        head,
+        "|---|" + "---:|" * (len(labels) + ratio),
+    ]
     for call in medians[labels[0]]:
         cells = " | ".join(f"{medians[t][call]:.2f}" for t in labels)
         extra = f" | {medians[labels[0]][call] / medians[labels[-1]][call]:.1f}x" if ratio else ""
@@ -238,9 +282,12 @@ def render(folder: Path) -> str:
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
         for kind, rel, r in sorted(by_device[device], key=lambda t: (t[0] != "gpu_check", t[1])):
-            section = {"gpu_check": _check_section, "profile": _profile_section, "gate": _gate_section,
-                       "bench_ab": _ab_section}.get(
-                kind, _model_section)
+            section = {
+                "gpu_check": _check_section,
+                "profile": _profile_section,
+                "gate": _gate_section,
+                "bench_ab": _ab_section,
+            }.get(kind, _model_section)
             lines += section(rel, r)
     if data:
         lines += ["## Data pipeline (`benchmarks/bench_data.py`)", ""]

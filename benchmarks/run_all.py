@@ -50,11 +50,31 @@ def run_cpu(args: argparse.Namespace) -> None:
     backbone, size, frames, iters = "small" if args.quick else "vitb", 112, 16, args.iters
     if args.smoke:
         backbone, size, frames, iters = "tiny", 32, 2, 1
-    bench_model.main([
-        "--device", "cpu", "--backbone", backbone, "--sizes", str(size), "--frames", str(frames), "--batch", "1",
-        "--warmup", "1", "--iters", str(iters), "--threads", str(args.threads), "--mode", "both", "--quiet",
-        "--out", str(args.results / f"cpu_{backbone}_{size}_fp32_b1.json"),
-    ])
+    bench_model.main(
+        [
+            "--device",
+            "cpu",
+            "--backbone",
+            backbone,
+            "--sizes",
+            str(size),
+            "--frames",
+            str(frames),
+            "--batch",
+            "1",
+            "--warmup",
+            "1",
+            "--iters",
+            str(iters),
+            "--threads",
+            str(args.threads),
+            "--mode",
+            "both",
+            "--quiet",
+            "--out",
+            str(args.results / f"cpu_{backbone}_{size}_fp32_b1.json"),
+        ]
+    )
     if not args.no_data:
         run_data(args)
 
@@ -78,7 +98,7 @@ def main(argv: list[str] | None = None) -> Path:
         if args.device == "cpu":
             run_cpu(args)
         else:
-            stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d")
+            stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d")
             gpu_check.main(["--device", "cuda", "--out", str(args.results / f"cuda_{stamp}")])
     path = write_results_md(args.results, args.markdown)
     logger.info("wrote %s", path)

@@ -14,8 +14,9 @@ import mmadapt
 
 
 def small_vit(in_chans: int, img_size: tuple[int, int]) -> VisionTransformer:
-    return VisionTransformer(img_size=img_size, patch_size=16, in_chans=in_chans, embed_dim=192, depth=6,
-                             num_heads=3, num_classes=0)
+    return VisionTransformer(
+        img_size=img_size, patch_size=16, in_chans=in_chans, embed_dim=192, depth=6, num_heads=3, num_classes=0
+    )
 
 
 def main() -> None:
@@ -24,8 +25,7 @@ def main() -> None:
     video_vit = small_vit(3, (112, 112))
     pristine_audio, pristine_video = copy.deepcopy(audio_vit), copy.deepcopy(video_vit)
 
-    model = mmadapt.wrap_encoders(audio_vit, video_vit, preset="mma-dfer", num_classes=7,
-                                  head={"max_frames": 8})
+    model = mmadapt.wrap_encoders(audio_vit, video_vit, preset="mma-dfer", num_classes=7, head={"max_frames": 8})
     model.print_trainable_parameters()
 
     clips, frames = 4, 8

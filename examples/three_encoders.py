@@ -19,13 +19,21 @@ import mmadapt
 
 
 def timm_vit(in_chans: int, img_size: tuple[int, int], depth: int) -> VisionTransformer:
-    return VisionTransformer(img_size=img_size, patch_size=16, in_chans=in_chans, embed_dim=96, depth=depth,
-                             num_heads=3, num_classes=0)
+    return VisionTransformer(
+        img_size=img_size, patch_size=16, in_chans=in_chans, embed_dim=96, depth=depth, num_heads=3, num_classes=0
+    )
 
 
 def hf_vit(img_size: int, depth: int) -> ViTModel:
-    cfg = ViTConfig(hidden_size=64, num_hidden_layers=depth, num_attention_heads=2, intermediate_size=128,
-                    image_size=img_size, patch_size=16, num_channels=3)
+    cfg = ViTConfig(
+        hidden_size=64,
+        num_hidden_layers=depth,
+        num_attention_heads=2,
+        intermediate_size=128,
+        image_size=img_size,
+        patch_size=16,
+        num_channels=3,
+    )
     return ViTModel(cfg, add_pooling_layer=False)
 
 
@@ -43,8 +51,13 @@ def main() -> None:
     }
     pristine = {name: copy.deepcopy(b) for name, b in backbones.items()}
 
-    model = mmadapt.wrap_encoders(backbones, preset="mma-dfer", num_classes=7, frames={"video", "flow"},
-                                  head={"dim": 96, "mlp_dim": 192, "max_frames": 4})
+    model = mmadapt.wrap_encoders(
+        backbones,
+        preset="mma-dfer",
+        num_classes=7,
+        frames={"video", "flow"},
+        head={"dim": 96, "mlp_dim": 192, "max_frames": 4},
+    )
     model.print_trainable_parameters()
     print("fused layers:", model.fused_layers)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_attributes
 from ._version import __version__
 from .errors import (
     AdapterMismatchError,
@@ -26,9 +27,7 @@ from .errors import (
     UnknownNameError,
     UnsupportedBackboneError,
 )
-from .registry import Registry
-from ._lazy import lazy_attributes
-from .registry import defer_registrations
+from .registry import Registry, defer_registrations
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .adapters import (

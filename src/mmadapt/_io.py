@@ -9,8 +9,8 @@ Files that must change together (an adapter's config and weights) go through :fu
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -35,8 +35,8 @@ __all__ = [
     "has_pending",
     "read_user_text",
     "replace_unit",
-    "unit_file",
     "to_jsonable",
+    "unit_file",
     "write_json",
     "write_safetensors",
     "write_text",

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from mmadapt.errors import CheckpointError
+from .errors import CheckpointError
 
 __all__ = ["safe_torch_load"]
 

@@ -137,7 +137,8 @@ def _file(directory: str | Path, name: str) -> Path:
     if path.parent != Path(directory):
         logger.warning(
             "%s: a save was interrupted after its commit; loading the adapter it committed (the next save_adapter "
-            "into this folder finishes moving it into place)", directory
+            "into this folder finishes moving it into place)",
+            directory,
         )
     return path
 
@@ -187,7 +188,7 @@ def read_adapter_weights(directory: str | Path, format_version: int | None = Non
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a safe_open handle is no mapping)
+            state = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"cannot read {path}: it is truncated or not a safetensors file ({e})") from e
     if "format_version" in meta:  # files written by hand (save_file without metadata) carry none
@@ -211,7 +212,9 @@ def _read_streams(entries: Any, where: Path) -> tuple[list[str], set[str]]:
     frames: set[str] = set()
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != {"name", "per_frame"}:
-            raise CheckpointError(f"{where}: streams[{i}] must be an object with 'name' and 'per_frame', got {entry!r:.60}")
+            raise CheckpointError(
+                f"{where}: streams[{i}] must be an object with 'name' and 'per_frame', got {entry!r:.60}"
+            )
         name, per_frame = entry["name"], entry["per_frame"]
         if not isinstance(name, str) or not name:
             raise CheckpointError(f"{where}: streams[{i}].name must be a non-empty string, got {name!r:.60}")
@@ -330,7 +333,8 @@ def check_adapter_state(
     ]
     if dtypes:
         raise CheckpointError(
-            f"cannot load {where}: tensors of a dtype their parameter cannot take (no silent cast): " + "; ".join(dtypes)
+            f"cannot load {where}: tensors of a dtype their parameter cannot take (no silent cast): "
+            + "; ".join(dtypes)
         )
 
 

@@ -186,7 +186,7 @@ def _hints(cls: type) -> dict[str, Any]:
         hints: dict[str, Any] = {}
         for name, f in _init_fields(cls).items():
             try:
-                hints[name] = eval(f.type, dict(namespace)) if isinstance(f.type, str) else f.type  # noqa: S307
+                hints[name] = eval(f.type, dict(namespace)) if isinstance(f.type, str) else f.type
             except NameError:
                 hints[name] = Any
         return hints
@@ -196,7 +196,10 @@ def _construct(cls: type[C], values: dict[str, Any], where: str) -> C:
     missing = [
         f.name
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.init and f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if f.init
+        and f.name not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
     ]
     if missing:  # named here: the dataclass's own TypeError speaks of __init__ arguments
         raise ConfigError(f"{where}: missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")

@@ -353,7 +353,9 @@ class MultimodalAdapterModel(nn.Module):
 
     def trainable_parameters_summary(self) -> str:
         trainable, total = self.get_nb_trainable_parameters()
-        return f"trainable params: {trainable:,d} || all params: {total:,d} || trainable%: {100 * trainable / total:.4f}"
+        return (
+            f"trainable params: {trainable:,d} || all params: {total:,d} || trainable%: {100 * trainable / total:.4f}"
+        )
 
     def print_trainable_parameters(self, file: TextIO | None = None) -> None:
         """Write the PEFT-style one-line summary to ``file`` (stdout by default): a user-facing report."""
@@ -375,7 +377,9 @@ class MultimodalAdapterModel(nn.Module):
         if len(args) == len(LEGACY_FORWARD_ORDER) and set(self.streams) == set(LEGACY_STREAMS):
             return dict(zip(LEGACY_FORWARD_ORDER, args, strict=True))
         by_name = ", ".join(f"{s}=..." for s in self.streams)
-        raise InputShapeError(f"pass the streams by name, model({by_name}), or as one mapping; got {len(args)} positional")
+        raise InputShapeError(
+            f"pass the streams by name, model({by_name}), or as one mapping; got {len(args)} positional"
+        )
 
     def _check_inputs(self, inputs: dict[str, Any]) -> dict[str, int]:
         """Validate every stream's input; returns T per stream (1 for per-clip streams).
@@ -412,7 +416,9 @@ class MultimodalAdapterModel(nn.Module):
                 raise InputShapeError(f"{s} has T=0 frames")
             self._anatomy[s].check_input(x[:, 0] if info.per_frame else x, f"{s} frames" if info.per_frame else s)
         if len(set(clips.values())) > 1:
-            raise InputShapeError("the streams disagree on the number of clips: " + ", ".join(f"{s} {n}" for s, n in clips.items()))
+            raise InputShapeError(
+                "the streams disagree on the number of clips: " + ", ".join(f"{s} {n}" for s, n in clips.items())
+            )
         for module in self.head.modules():  # any part of the head may refuse clip lengths it cannot take
             check_frames = getattr(module, "check_frames", None)
             if check_frames is not None:
@@ -580,10 +586,10 @@ class MultimodalAdapterModel(nn.Module):
         return {s: anatomy.identity().to_dict() for s, anatomy in self._anatomy.items()}
 
     def extra_repr(self) -> str:
-        parts = [
-            f"{s}={a.family}(D={a.width}, depth={a.depth}, size={a.input_size}{', per frame' if self.streams[s].per_frame else ''})"
-            for s, a in self._anatomy.items()
-        ]
+        parts = []
+        for s, a in self._anatomy.items():
+            per_frame = ", per frame" if self.streams[s].per_frame else ""
+            parts.append(f"{s}={a.family}(D={a.width}, depth={a.depth}, size={a.input_size}{per_frame})")
         return ", ".join(parts) + f", fused_layers={len(self.fused_layers)}"
 
 

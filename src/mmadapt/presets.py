@@ -19,7 +19,16 @@ from .config import MultimodalConfig
 from .errors import ConfigError, RegistryError, UnknownNameError
 from .registry import Registry
 
-__all__ = ["PRESETS", "Preset", "PresetFn", "describe_preset", "get_preset", "list_presets", "register_preset"]
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "PresetFn",
+    "describe_preset",
+    "get_preset",
+    "list_presets",
+    "preset_record",
+    "register_preset",
+]
 
 PresetFn = Callable[[Mapping[str, Anatomy]], MultimodalConfig]
 
@@ -28,6 +37,10 @@ PresetFn = Callable[[Mapping[str, Anatomy]], MultimodalConfig]
 class Preset:
     fn: PresetFn
     description: str
+    paper_params_m: float | None = None
+    """Trainable parameters in millions as a paper prints them (``mmadapt info --presets`` shows them beside ours)."""
+    paper_ref: str = ""
+    """Where the paper gives the preset, e.g. ``"MMA-DFER Table 3"``."""
 
 
 def _validate(name: str, preset: Preset) -> None:
@@ -42,12 +55,22 @@ def _describe(preset: Preset) -> str:
 PRESETS: Registry[Preset] = Registry("preset", validate=_validate, describe=_describe)
 
 
-def register_preset(name: str, fn: PresetFn | None = None, *, description: str = "", override: bool = False):
-    """Register ``fn`` under ``name``; usable as a decorator. ``description`` defaults to the docstring's first line."""
+def register_preset(
+    name: str,
+    fn: PresetFn | None = None,
+    *,
+    description: str = "",
+    paper_params_m: float | None = None,
+    paper_ref: str = "",
+    override: bool = False,
+):
+    """Register ``fn`` under ``name``; usable as a decorator. ``description`` defaults to the docstring's first line;
+    ``paper_params_m`` / ``paper_ref`` record the parameter count a paper prints for it and where."""
 
     def _register(f: PresetFn) -> PresetFn:
         doc_lines = (getattr(f, "__doc__", None) or "").strip().splitlines()
-        PRESETS.register(name, Preset(f, description or (doc_lines[0] if doc_lines else "")), override=override)
+        preset = Preset(f, description or (doc_lines[0] if doc_lines else ""), paper_params_m, paper_ref)
+        PRESETS.register(name, preset, override=override)
         return f
 
     return _register if fn is None else _register(fn)
@@ -60,6 +83,11 @@ def list_presets(pattern: str = "*") -> list[str]:
 
 def describe_preset(name: str) -> str:
     return _lookup(name).description
+
+
+def preset_record(name: str) -> Preset:
+    """The registered record of preset ``name`` (its function, description and the paper's figures)."""
+    return _lookup(name)
 
 
 def _lookup(name: str) -> Preset:

@@ -84,12 +84,15 @@ def as_streams(
                 f"stream name {name!r} must be a Python identifier and not one of {sorted(RESERVED)} (batch keys)"
             )
         if not isinstance(backbone, nn.Module):
-            raise UnsupportedBackboneError(f"stream {name!r}: expected a torch.nn.Module, got {type(backbone).__name__}")
+            raise UnsupportedBackboneError(
+                f"stream {name!r}: expected a torch.nn.Module, got {type(backbone).__name__}"
+            )
     seen: dict[int, str] = {}
     for name, backbone in streams.items():
         if id(backbone) in seen:
             raise UnsupportedBackboneError(
-                f"streams {seen[id(backbone)]!r} and {name!r} are the same backbone object; pass one backbone per stream"
+                f"streams {seen[id(backbone)]!r} and {name!r} are the same backbone object; "
+                "pass one backbone per stream"
             )
         seen[id(backbone)] = name
     if frames is None:

@@ -79,8 +79,14 @@ def _build(cls: type[nn.Module]) -> nn.Module:
         return cls(img_size=IMG, patch_size=PATCH, embed_dim=WIDTH, depth=DEPTH, num_heads=HEADS, num_classes=0).eval()
     from transformers import ViTConfig
 
-    cfg = ViTConfig(hidden_size=WIDTH, num_hidden_layers=DEPTH, num_attention_heads=HEADS, intermediate_size=2 * WIDTH,
-                    image_size=IMG, patch_size=PATCH)
+    cfg = ViTConfig(
+        hidden_size=WIDTH,
+        num_hidden_layers=DEPTH,
+        num_attention_heads=HEADS,
+        intermediate_size=2 * WIDTH,
+        image_size=IMG,
+        patch_size=PATCH,
+    )
     return cls(cfg, add_pooling_layer=False).eval()
 
 
@@ -127,8 +133,12 @@ def test_the_plain_family_class_wraps_without_a_warning(family: str) -> None:
 
 @pytest.mark.parametrize(
     ("family", "overridden"),
-    [("timm-vit", ("forward",)), ("timm-vit", ("forward_features",)), ("timm-vit", ("forward", "forward_features")),
-     ("hf-vit", ("forward",))],
+    [
+        ("timm-vit", ("forward",)),
+        ("timm-vit", ("forward_features",)),
+        ("timm-vit", ("forward", "forward_features")),
+        ("hf-vit", ("forward",)),
+    ],
 )
 def test_a_subclass_overriding_a_bypassed_method_warns_once_naming_class_and_methods(family, overridden) -> None:
     base = FAMILY_CLASSES[family]()
@@ -182,8 +192,9 @@ def test_each_overriding_backbone_gets_its_own_warning_and_the_category_filters_
     cls = _subclass(base, forward_features=_passes_on(base, "forward_features"))
     audio = _subclass(base, forward=_passes_on(base, "forward"))
     torch.manual_seed(1)
-    audio_vit = audio(img_size=IMG, patch_size=PATCH, in_chans=1, embed_dim=WIDTH, depth=DEPTH, num_heads=HEADS,
-                      num_classes=0)
+    audio_vit = audio(
+        img_size=IMG, patch_size=PATCH, in_chans=1, embed_dim=WIDTH, depth=DEPTH, num_heads=HEADS, num_classes=0
+    )
     model, warned = _wrap_recording(_build(cls), audio_vit)
     assert sorted(str(w.message).split(":")[0] for w in warned) == ["stream 'audio'", "stream 'video'"]
     model.detach()

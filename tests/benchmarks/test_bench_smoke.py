@@ -17,17 +17,33 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_data, bench_model, gpu_check, profile_step, run_all  # noqa: E402
-from benchmarks.bench_model import _flops_for  # noqa: E402
 from benchmarks.baselines import BackboneFloor, NaiveMMADFER, cross_entropy, floor_loss  # noqa: E402
+from benchmarks.bench_model import _flops_for  # noqa: E402
 from benchmarks.envinfo import default_peak_tflops, write_json  # noqa: E402
-from benchmarks.report import render  # noqa: E402
 from benchmarks.flops import model_flops, vit_block_flops  # noqa: E402
+from benchmarks.report import render  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
 from benchmarks.timing import StepTimer, measure  # noqa: E402
 
-TINY = ["--device", "cpu", "--backbone", "tiny", "--frames", "2", "--batch", "2", "--iters", "2", "--warmup", "1",
-        "--threads", "1", "--quiet"]
+from benchmarks import bench_data, bench_model, gpu_check, profile_step, run_all  # noqa: E402
+
+TINY = [
+    "--device",
+    "cpu",
+    "--backbone",
+    "tiny",
+    "--frames",
+    "2",
+    "--batch",
+    "2",
+    "--iters",
+    "2",
+    "--warmup",
+    "1",
+    "--threads",
+    "1",
+    "--quiet",
+]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -197,8 +213,13 @@ def test_bench_model_smoke_writes_complete_json(tmp_path):
         assert row["mfu"] is None  # no known peak for a CPU
         assert row["clips_per_s"] == pytest.approx(2 / (row["step_ms_median"] / 1e3))
     for q in saved["ratios"]:
-        for key in ("overhead_over_floor", "overhead_over_floor_paired", "excess_over_flops", "lockstep_overhead",
-                    "lockstep_overhead_paired"):
+        for key in (
+            "overhead_over_floor",
+            "overhead_over_floor_paired",
+            "excess_over_flops",
+            "lockstep_overhead",
+            "lockstep_overhead_paired",
+        ):
             assert math.isfinite(q[key]) and q[key] > -1
         assert _positive_finite(q["speedup_over_naive"])
         assert q["adapter_flop_share"] > 0
@@ -215,8 +236,9 @@ def test_bench_model_with_bf16_backbones_runs_a_bf16_stream_without_the_naive_lo
 
 def test_bench_model_regional_variant_compiles_only_the_fusion_and_reports_its_speedup():
     torch._dynamo.reset()
-    result = bench_model.main([*TINY, "--sizes", "32", "--mode", "both", "--variants", "ours", "regional",
-                               "--compile-backend", "aot_eager"])
+    result = bench_model.main(
+        [*TINY, "--sizes", "32", "--mode", "both", "--variants", "ours", "regional", "--compile-backend", "aot_eager"]
+    )
     rows = {(r["mode"], r["variant"]): r for r in result["results"]}
     assert set(rows) == {(m, v) for m in ("train", "inference") for v in ("ours", "regional")}
     assert not any(r["compiled"] for r in rows.values())  # regional is never wrapped in a whole-model compile
@@ -229,8 +251,11 @@ def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
     model = build_model(SPECS["tiny"], 32, 2, seed=0, backbone_dtype="bf16")
     video, audio, _ = make_batch(model, 2, 2, "cpu", seed=0)
     seen = set()
-    handles = [blk.register_forward_pre_hook(lambda m, args: seen.add(args[0].dtype))
-               for vit in (model.backbones["audio"], model.backbones["video"]) for blk in vit.blocks]
+    handles = [
+        blk.register_forward_pre_hook(lambda m, args: seen.add(args[0].dtype))
+        for vit in (model.backbones["audio"], model.backbones["video"])
+        for blk in vit.blocks
+    ]
     try:
         with torch.no_grad():
             BackboneFloor(model)(video, audio)
@@ -242,8 +267,24 @@ def test_floor_with_bf16_backbones_keeps_a_bf16_stream():
 
 def test_bench_data_times_both_layouts_and_their_stages(tmp_path):
     out = tmp_path / "data.json"
-    record = bench_data.main(["--clips-per-class", "2", "--img-size", "32", "--source-size", "32", "--num-frames",
-                              "4", "--audio-frames", "64", "--repeats", "1", "--out", str(out)])
+    record = bench_data.main(
+        [
+            "--clips-per-class",
+            "2",
+            "--img-size",
+            "32",
+            "--source-size",
+            "32",
+            "--num-frames",
+            "4",
+            "--audio-frames",
+            "64",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert json.loads(out.read_text()) == record
     for prefix in ("", "frames_"):
         for mode in ("train", "test"):
@@ -255,8 +296,9 @@ def test_bench_data_times_both_layouts_and_their_stages(tmp_path):
 
 
 def test_bench_model_mfu_uses_the_given_peak(tmp_path):
-    result = bench_model.main([*TINY, "--sizes", "32", "--mode", "inference", "--variants", "ours",
-                               "--peak-tflops", "2.0"])
+    result = bench_model.main(
+        [*TINY, "--sizes", "32", "--mode", "inference", "--variants", "ours", "--peak-tflops", "2.0"]
+    )
     row = result["results"][0]
     assert row["mfu"] == pytest.approx(row["achieved_tflops"] / 2.0)
 
@@ -266,11 +308,23 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
     assert summary["passed"]
     stages = summary["stages"]
     assert stages["correctness"]["result"]["passed"]
-    ok = ("peak", "eager", "bf16_weights", "regional", "profile", "profile_bf16_weights", "gate", "checkpointing", "sizes",
-          "fp32", "patch_conv")
+    ok = (
+        "peak",
+        "eager",
+        "bf16_weights",
+        "regional",
+        "profile",
+        "profile_bf16_weights",
+        "gate",
+        "checkpointing",
+        "sizes",
+        "fp32",
+        "patch_conv",
+    )
     assert all(stages[s]["status"] == "ok" for s in ok), {s: stages[s].get("error") for s in ok}
-    assert all(stages[s]["status"] == "skipped"
-               for s in ("compiled", "bf16_weights_compiled", "max_batch", "cudagraphs"))
+    assert all(
+        stages[s]["status"] == "skipped" for s in ("compiled", "bf16_weights_compiled", "max_batch", "cudagraphs")
+    )
     assert stages["correctness"]["result"]["bf16_weights_logits_max_diff_over_scale"]["ok"]
     assert _positive_finite(stages["peak"]["result"]["tflops"])
     assert json.loads((tmp_path / "summary.json").read_text())["passed"]
@@ -287,19 +341,48 @@ def test_gpu_check_smoke_on_cpu(tmp_path):
 
 @pytest.mark.parametrize(
     "op, fam",
-    [("aten::mm", "matmul"), ("aten::addmm", "matmul"), ("aten::convolution_backward", "matmul"),
-     ("aten::_scaled_dot_product_flash_attention_backward", "attention"), ("aten::native_layer_norm", "norm"),
-     ("aten::addcmul", "elementwise"), ("aten::gelu_backward", "elementwise"), ("aten::tanh", "elementwise"),
-     ("aten::_to_copy", "copy_cast"), ("aten::to", "copy_cast"), ("aten::sum", "reduction"),
-     ("aten::_fused_adamw_", "optimizer"), ("aten::stack", "other")],
+    [
+        ("aten::mm", "matmul"),
+        ("aten::addmm", "matmul"),
+        ("aten::convolution_backward", "matmul"),
+        ("aten::_scaled_dot_product_flash_attention_backward", "attention"),
+        ("aten::native_layer_norm", "norm"),
+        ("aten::addcmul", "elementwise"),
+        ("aten::gelu_backward", "elementwise"),
+        ("aten::tanh", "elementwise"),
+        ("aten::_to_copy", "copy_cast"),
+        ("aten::to", "copy_cast"),
+        ("aten::sum", "reduction"),
+        ("aten::_fused_adamw_", "optimizer"),
+        ("aten::stack", "other"),
+    ],
 )
 def test_profile_families(op, fam):
     assert profile_step.family(op) == fam
 
 
 def test_profile_step_difference_is_ours_minus_floor():
-    result = profile_step.main(["--device", "cpu", "--backbone", "tiny", "--size", "32", "--frames", "2", "--batch",
-                                "1", "--steps", "1", "--threads", "1", "--quiet", "--top", "5"])
+    result = profile_step.main(
+        [
+            "--device",
+            "cpu",
+            "--backbone",
+            "tiny",
+            "--size",
+            "32",
+            "--frames",
+            "2",
+            "--batch",
+            "1",
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+            "--top",
+            "5",
+        ]
+    )
     rows = result["top_ops_by_difference"]
     assert len(rows) == 5
     assert all(r["difference_ms"] == pytest.approx(r["ours_ms"] - r["floor_ms"]) for r in rows)
@@ -318,8 +401,9 @@ def test_run_all_smoke_renders_results_md(tmp_path):
     assert f"| 32 | train | ours | {ours_train['clips_per_s']:.3g} |" in text
 
 
-@pytest.mark.parametrize(("value", "text"), [(1105.4, "1,105"), (419.2, "419"), (100.0, "100"), (53.04, "53"),
-                                             (0.2049, "0.205")])
+@pytest.mark.parametrize(
+    ("value", "text"), [(1105.4, "1,105"), (419.2, "419"), (100.0, "100"), (53.04, "53"), (0.2049, "0.205")]
+)
 def test_report_writes_rates_as_whole_numbers_from_100_up(value, text):
     """RESULTS.md once printed 1,105 clips/s as '1.1e+03'."""
     from benchmarks.report import _rate

@@ -51,8 +51,16 @@ def checks(monkeypatch) -> list[list[str]]:
 
 @pytest.mark.parametrize("flag", [[], ["--check-finite"]])
 def test_eval_checks_the_inputs_and_logits_only_with_the_flag(trained, tmp_path, checks, flag):
-    argv = ["eval", "--adapter", str(trained.out), "--manifest", str(trained.workspace.data.test_manifest),
-            "--out", str(tmp_path / "scores"), *flag]
+    argv = [
+        "eval",
+        "--adapter",
+        str(trained.out),
+        "--manifest",
+        str(trained.workspace.data.test_manifest),
+        "--out",
+        str(tmp_path / "scores"),
+        *flag,
+    ]
     assert main(argv) == 0
     if not flag:
         assert checks == []

@@ -41,8 +41,16 @@ def test_transformers_loads_without_a_progress_bar_inside_a_command(tmp_path, ca
     from transformers import ViTConfig, ViTModel
     from transformers.utils import logging as hf_logging
 
-    ViTModel(ViTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                       image_size=16, patch_size=8)).save_pretrained(tmp_path)
+    ViTModel(
+        ViTConfig(
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            image_size=16,
+            patch_size=8,
+        )
+    ).save_pretrained(tmp_path)
     capfd.readouterr()
     with command_output("predict"):
         ViTModel.from_pretrained(tmp_path)
@@ -69,8 +77,15 @@ def test_log_records_read_like_the_commands_warnings():
 
     from mmadapt.cli._output import CommandLogFormatter
 
-    record = logging.LogRecord("mmadapt.recipe.resume_changes", logging.WARNING, __file__, 1,
-                               "resuming with changed settings (applied): %s", ("epochs: 3 -> 5",), None)
+    record = logging.LogRecord(
+        "mmadapt.recipe.resume_changes",
+        logging.WARNING,
+        __file__,
+        1,
+        "resuming with changed settings (applied): %s",
+        ("epochs: 3 -> 5",),
+        None,
+    )
     assert CommandLogFormatter("train").format(record) == (
         "mmadapt train: warning: resuming with changed settings (applied): epochs: 3 -> 5"
     )

@@ -42,17 +42,22 @@ def _manifest(path: Path, data, extra: list[str]) -> Path:
 
 
 def _train(workspace, tmp_path, *overrides: str) -> int:
-    return main(["train", "--config", str(workspace.config), "data.source.val=null", *overrides,
-                 "--out", str(tmp_path / "run")])
+    return main(
+        ["train", "--config", str(workspace.config), "data.source.val=null", *overrides, "--out", str(tmp_path / "run")]
+    )
 
 
 def test_every_bad_clip_is_listed_in_one_line_before_any_model_is_built(workspace, tmp_path, no_model, capsys):
     (tmp_path / "notes.mp4").write_text("not a video\n")
-    bad = _manifest(tmp_path / "bad.csv", workspace.data, [
-        f"{tmp_path / 'missing.mp4'},0",
-        f"{tmp_path / 'notes.mp4'},1",
-        f"{workspace.data.root / 'clips/train/anger_0000.mp4'},happy",
-    ])
+    bad = _manifest(
+        tmp_path / "bad.csv",
+        workspace.data,
+        [
+            f"{tmp_path / 'missing.mp4'},0",
+            f"{tmp_path / 'notes.mp4'},1",
+            f"{workspace.data.root / 'clips/train/anger_0000.mp4'},happy",
+        ],
+    )
     assert _train(workspace, tmp_path, f"data.source.train={bad}") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "reached the model" not in err

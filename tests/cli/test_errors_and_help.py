@@ -1,5 +1,5 @@
-"""Bad input gives one line and exit code 2 (our errors and argparse alike) with a message naming the problem; every option is
-documented in its command's --help."""
+"""Bad input gives one line and exit code 2 (our errors and argparse alike) with a message naming the problem;
+every option is documented in its command's --help."""
 
 from __future__ import annotations
 
@@ -52,8 +52,10 @@ def test_unknown_override_key_is_named(workspace, tmp_path, capsys):
 
 def test_missing_manifest_is_named_before_anything_is_written(workspace, tmp_path, capsys):
     missing = tmp_path / "nowhere.csv"
-    err = _fails(["train", "--config", str(workspace.config), f"data.source.train={missing}",
-                  "--out", str(tmp_path / "r")], capsys)
+    err = _fails(
+        ["train", "--config", str(workspace.config), f"data.source.train={missing}", "--out", str(tmp_path / "r")],
+        capsys,
+    )
     assert str(missing) in err and "not found" in err and not (tmp_path / "r").exists()
 
 
@@ -100,8 +102,10 @@ def test_missing_video_and_audio_count_mismatch_in_predict(trained, tmp_path, ca
 
 def test_missing_adapter_dir_is_named(workspace, tmp_path, capsys):
     missing = tmp_path / "no_run"
-    for argv in (["eval", "--adapter", str(missing), "--manifest", str(workspace.data.test_manifest)],
-                 ["predict", "--adapter", str(missing), "x.mp4"]):
+    for argv in (
+        ["eval", "--adapter", str(missing), "--manifest", str(workspace.data.test_manifest)],
+        ["predict", "--adapter", str(missing), "x.mp4"],
+    ):
         err = _fails(argv, capsys)
         assert str(missing) in err and "adapter folder not found" in err
     empty = tmp_path / "empty"
@@ -126,8 +130,19 @@ def test_eval_missing_manifest_is_named(trained, tmp_path, capsys):
 
 
 def test_eval_backbone_mismatch_is_reported(trained, tmp_path, capsys):
-    err = _fails(["eval", "--adapter", str(trained.out), "--manifest", str(trained.workspace.data.test_manifest),
-                  "model.video.kwargs.embed_dim=64", "--out", str(tmp_path)], capsys)
+    err = _fails(
+        [
+            "eval",
+            "--adapter",
+            str(trained.out),
+            "--manifest",
+            str(trained.workspace.data.test_manifest),
+            "model.video.kwargs.embed_dim=64",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert "does not fit" in err and "video" in err
 
 

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
 def test_defaults_are_the_official_recipe_and_round_trip(tmp_path):
     cfg = ExperimentConfig()
     assert (cfg.model.preset, cfg.model.audio.name, cfg.model.video.name) == (
-        "mma-dfer", "audiomae_vit_base", "maeface_vit_base"
+        "mma-dfer",
+        "audiomae_vit_base",
+        "maeface_vit_base",
     )
     assert (cfg.data.num_frames, cfg.data.img_size, cfg.data.audio_frames, cfg.data.mel_bins) == (16, 224, 512, 128)
     assert (cfg.train.epochs, cfg.train.lr, cfg.train.batch_size, cfg.train.eval_batch_size) == (25, 1e-4, 8, 1)
@@ -114,10 +116,13 @@ def test_file_paths_resolve_against_the_file_and_command_line_paths_against_cwd(
 
 def test_relative_paths_make_a_saved_experiment_movable(tmp_path):
     run = tmp_path / "run"
-    cfg = ExperimentConfig().with_overrides([
-        f"model.video.checkpoint={run / 'backbones' / 'video.safetensors'}", f"data.source.train={tmp_path / 'a.csv'}",
-        f"train.out_dir={run}",
-    ])
+    cfg = ExperimentConfig().with_overrides(
+        [
+            f"model.video.checkpoint={run / 'backbones' / 'video.safetensors'}",
+            f"data.source.train={tmp_path / 'a.csv'}",
+            f"train.out_dir={run}",
+        ]
+    )
     saved = cfg.with_relative_paths(run)
     assert saved.model.video.checkpoint == "backbones/video.safetensors" and saved.train.out_dir == "."
     assert saved.data.source.train == "../a.csv" and saved.model.audio.checkpoint is None  # unset paths stay unset
@@ -133,7 +138,8 @@ def test_relative_paths_make_a_saved_experiment_movable(tmp_path):
 def test_class_names_come_from_a_list_a_file_or_a_dataset_spec(tmp_path):
     (tmp_path / "names.txt").write_text("calm\nangry\n")
     assert class_names(ExperimentConfig().with_overrides([f"data.source.class_names={tmp_path / 'names.txt'}"])) == (
-        "calm", "angry"
+        "calm",
+        "angry",
     )
     dfew = ExperimentConfig().with_overrides(["data.source.dataset=dfew"])
     assert class_names(dfew)[:3] == ("happiness", "sadness", "neutral") and num_classes(dfew) == 7
@@ -159,7 +165,9 @@ def test_builders_make_a_tiny_model_and_the_datasets(workspace):
     assert video.shape == (4, 3, 32, 32) and audio.shape == (1, 32, 16) and label == 0
     # backbones without a checkpoint are drawn from model.init_seed: a rebuild gives the same weights
     again = build_model(cfg)
-    pairs = zip(model.backbones["video"].state_dict().values(), again.backbones["video"].state_dict().values(), strict=True)
+    pairs = zip(
+        model.backbones["video"].state_dict().values(), again.backbones["video"].state_dict().values(), strict=True
+    )
     assert all(a.equal(b) for a, b in pairs)
     other = build_model(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, init_seed=1)))
     assert not other.backbones["video"].pos_embed.equal(model.backbones["video"].pos_embed)

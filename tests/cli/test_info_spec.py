@@ -23,8 +23,13 @@ from tests.anatomy._families import DEPTH, FAMILIES, HEADS, WIDTH
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
 
 HF_FAMILIES = {  # test family -> the anatomy family mmadapt reports (Data2Vec vision is read as BEiT)
-    "hf-vit": "hf-vit", "hf-ast": "hf-ast", "hf-dinov2": "hf-dinov2", "hf-clip-vision": "hf-clip-vision",
-    "hf-vit-mae": "hf-vit-mae", "hf-beit": "hf-beit", "hf-data2vec-vision": "hf-beit",
+    "hf-vit": "hf-vit",
+    "hf-ast": "hf-ast",
+    "hf-dinov2": "hf-dinov2",
+    "hf-clip-vision": "hf-clip-vision",
+    "hf-vit-mae": "hf-vit-mae",
+    "hf-beit": "hf-beit",
+    "hf-data2vec-vision": "hf-beit",
 }
 TIMM_TINY = {"img_size": 32, "patch_size": 8, "embed_dim": WIDTH, "depth": DEPTH, "num_heads": HEADS, "num_classes": 0}
 TIMM_NAMES = {"timm-vit": "vit_base_patch16_224", "timm-eva": "eva02_tiny_patch14_224"}
@@ -100,8 +105,21 @@ def test_a_weights_file_is_described_with_its_arch(suffix, tmp_path, capsys):
 
 def test_the_input_size_and_stream_are_where_the_preset_attaches(capsys):
     out_native = _info(["vit_base_patch16_224", "--kwargs", json.dumps(TIMM_TINY)], capsys)
-    assert main(["info", "vit_base_patch16_224", "--kwargs", json.dumps(TIMM_TINY), "--input-size", "64",
-                 "--stream", "audio"]) == 0
+    assert (
+        main(
+            [
+                "info",
+                "vit_base_patch16_224",
+                "--kwargs",
+                json.dumps(TIMM_TINY),
+                "--input-size",
+                "64",
+                "--stream",
+                "audio",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "as stream 'audio' at 64x64" in out
     big, native = _facts(out)["pos_embeds"], out_native["pos_embeds"]
@@ -137,8 +155,16 @@ def test_help_names_every_spec_form(capsys):
     with pytest.raises(SystemExit):
         main(["info", "--help"])
     text = capsys.readouterr().out
-    for form in ("NAME", "FOLDER", "FILE.safetensors", "EXPERIMENT.yaml", "{name: N, kwargs: {...}, checkpoint: F}",
-                 "--arch", "--kwargs", "--input-size"):
+    for form in (
+        "NAME",
+        "FOLDER",
+        "FILE.safetensors",
+        "EXPERIMENT.yaml",
+        "{name: N, kwargs: {...}, checkpoint: F}",
+        "--arch",
+        "--kwargs",
+        "--input-size",
+    ):
         assert form in text, form
 
 
@@ -170,16 +196,26 @@ def _wrong_width(tmp_path):
     import timm
     from safetensors.torch import save_file
 
-    save_file(timm.create_model("vit_base_patch16_224", **{**TIMM_TINY, "embed_dim": 16}).state_dict(),
-              tmp_path / "w.safetensors")
+    save_file(
+        timm.create_model("vit_base_patch16_224", **{**TIMM_TINY, "embed_dim": 16}).state_dict(),
+        tmp_path / "w.safetensors",
+    )
     return [str(tmp_path / "w.safetensors"), "--arch", "vit_base_patch16_224", "--kwargs", json.dumps(TIMM_TINY)]
 
 
 def _unsupported_hf(tmp_path):
     from transformers import VideoMAEConfig, VideoMAEModel
 
-    cfg = VideoMAEConfig(hidden_size=WIDTH, num_hidden_layers=1, num_attention_heads=HEADS, intermediate_size=WIDTH,
-                         image_size=16, patch_size=8, num_frames=2, tubelet_size=2)
+    cfg = VideoMAEConfig(
+        hidden_size=WIDTH,
+        num_hidden_layers=1,
+        num_attention_heads=HEADS,
+        intermediate_size=WIDTH,
+        image_size=16,
+        patch_size=8,
+        num_frames=2,
+        tubelet_size=2,
+    )
     VideoMAEModel(cfg).save_pretrained(tmp_path / "videomae")
     return [str(tmp_path / "videomae")]
 
@@ -197,8 +233,10 @@ BAD = {
     "unknown constructor keyword": (lambda t: ["vit_base_patch16_224", "--kwargs", "{bogus: 1}"], "bogus"),
     "unknown key in an inline spec": (lambda t: ["{nam: vit_base_patch16_224}"], "did you mean 'name'"),
     "--arch without a weights file": (lambda t: ["vit_base_patch16_224", "--arch", "x"], "only with a weights file"),
-    "a size the family cannot run at": (lambda t: ["vit_base_patch16_224", "--kwargs", json.dumps(TIMM_TINY),
-                                                   "--input-size", "30"], "not a multiple of the patch size"),
+    "a size the family cannot run at": (
+        lambda t: ["vit_base_patch16_224", "--kwargs", json.dumps(TIMM_TINY), "--input-size", "30"],
+        "not a multiple of the patch size",
+    ),
 }
 
 

@@ -42,8 +42,18 @@ def test_prep_faces_uses_labels_file_and_feeds_eval(fake_detector, trained, tmp_
 
     assert Image.open(frames[0]).size == (32, 32)
     # the list is an official-format input of eval (no wav files here: silent audio features)
-    code = main(["eval", "--adapter", str(trained.out), "--annotations", str(out / "annotations.txt"),
-                 "--out", str(tmp_path / "ev"), "data.missing_audio=zeros"])
+    code = main(
+        [
+            "eval",
+            "--adapter",
+            str(trained.out),
+            "--annotations",
+            str(out / "annotations.txt"),
+            "--out",
+            str(tmp_path / "ev"),
+            "data.missing_audio=zeros",
+        ]
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert metrics["num_samples"] == 6 and metrics["dataset_stats"]["missing_audio"] == 6
@@ -73,9 +83,21 @@ def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detecto
     assert np.abs(written.waveform - own.waveform).max() < 1e-3  # 16-bit PCM of the same track
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
     run = tmp_path / "run"
-    code = main(["train", "--config", str(workspace.config), "data.source.kind=annotations",
-                 f"data.source.train={out / 'annotations.txt'}", "data.source.val=null",
-                 f"data.source.audio_dir={out}", "train.max_steps=1", "train.batch_size=4", "--out", str(run)])
+    code = main(
+        [
+            "train",
+            "--config",
+            str(workspace.config),
+            "data.source.kind=annotations",
+            f"data.source.train={out / 'annotations.txt'}",
+            "data.source.val=null",
+            f"data.source.audio_dir={out}",
+            "train.max_steps=1",
+            "train.batch_size=4",
+            "--out",
+            str(run),
+        ]
+    )
     assert code == 0
     assert "drop_last: the last 2 of 6 training clips are left out each epoch (batch 4)" in caplog.text
     summary = json.loads((run / "summary.json").read_text())
@@ -86,9 +108,19 @@ def test_prep_faces_writes_each_clips_audio_where_training_finds_it(fake_detecto
 def test_training_frame_folders_without_audio_names_the_config_key(fake_detector, workspace, tmp_path, capsys, skip):
     out = tmp_path / "faces"
     assert main(["prep-faces", "--labels", str(workspace.data.test_manifest), "--out", str(out)]) == 0
-    code = main(["train", "--config", str(workspace.config), "data.source.kind=annotations",
-                 f"data.source.train={out / 'annotations.txt'}", "data.source.val=null", "--out", str(tmp_path / "r"),
-                 *(["--skip-data-check"] if skip else [])])
+    code = main(
+        [
+            "train",
+            "--config",
+            str(workspace.config),
+            "data.source.kind=annotations",
+            f"data.source.train={out / 'annotations.txt'}",
+            "data.source.val=null",
+            "--out",
+            str(tmp_path / "r"),
+            *(["--skip-data-check"] if skip else []),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "set data.source.audio_dir" in err and "data.missing_audio=zeros" in err and "audio_rule" not in err

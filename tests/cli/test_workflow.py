@@ -20,9 +20,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
 
 def test_train_writes_adapter_metrics_and_resolved_experiment(trained):
     out = trained.out
-    for name in ("adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/experiment.yaml",
-                 "experiment.yaml", "config.json", "summary.json", "metrics.jsonl", "confusion_final.json",
-                 "confusion_final.png"):
+    for name in (
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "adapter/experiment.yaml",
+        "experiment.yaml",
+        "config.json",
+        "summary.json",
+        "metrics.jsonl",
+        "confusion_final.json",
+        "confusion_final.png",
+    ):
         assert (out / name).is_file(), name
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["event"] == "train_step"] == [1, 2]  # max_steps=2, log_every=1
@@ -50,8 +58,17 @@ def test_eval_rebuilds_the_model_and_reproduces_the_final_validation(trained, la
         shutil.copytree(trained.out / "adapter", lone)
         (lone / "experiment.yaml").unlink()
         out_dir = tmp_path / "scores"
-        argv = ["eval", "--adapter", str(lone), "--manifest", manifest, "--out", str(out_dir),
-                "--config", str(trained.out / "experiment.yaml")]
+        argv = [
+            "eval",
+            "--adapter",
+            str(lone),
+            "--manifest",
+            manifest,
+            "--out",
+            str(out_dir),
+            "--config",
+            str(trained.out / "experiment.yaml"),
+        ]
     assert main(argv) == 0
     metrics = json.loads((out_dir / "metrics.json").read_text())
     final = json.loads((trained.out / "summary.json").read_text())["final"]
@@ -147,8 +164,17 @@ def test_train_records_backbone_checkpoints_as_absolute_paths(workspace, tmp_pat
 
 
 def test_print_config_shows_overrides_and_exits(workspace, capsys):
-    code = main(["train", "--config", str(workspace.config), "train.lr=3e-4", "data.img_size=48",
-                 "model.overrides.fusion.latent_dim=8", "--print-config"])
+    code = main(
+        [
+            "train",
+            "--config",
+            str(workspace.config),
+            "train.lr=3e-4",
+            "data.img_size=48",
+            "model.overrides.fusion.latent_dim=8",
+            "--print-config",
+        ]
+    )
     assert code == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["train"]["lr"] == 3e-4 and shown["data"]["transform"]["img_size"] == 48
@@ -160,8 +186,20 @@ def test_print_config_shows_overrides_and_exits(workspace, capsys):
 def test_missing_audio_flag_sets_the_policy_and_positional_overrides_win(workspace, capsys):
     assert main(["train", "--config", str(workspace.config), "--missing-audio", "zeros", "--print-config"]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["data"]["missing_audio"] == "zeros"
-    assert main(["train", "--config", str(workspace.config), "--missing-audio", "zeros",
-                 "data.missing_audio=error", "--print-config"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(workspace.config),
+                "--missing-audio",
+                "zeros",
+                "data.missing_audio=error",
+                "--print-config",
+            ]
+        )
+        == 0
+    )
     assert yaml.safe_load(capsys.readouterr().out)["data"]["missing_audio"] == "error"
 
 
@@ -172,10 +210,22 @@ def test_kfold_runs_every_fold_with_the_fold_placeholder(workspace, tmp_path, ca
             chosen = rows[fold - 1 :: 2]  # a different half of the clips per fold
             (workspace.data.root / f"fold{fold}_{split}.csv").write_text("\n".join([header, *chosen]) + "\n")
     out = tmp_path / "kfold"
-    code = main(["train", "--config", str(workspace.config), "train.max_steps=1",
-                 f"data.source.train={workspace.data.root}/fold{{fold}}_train.csv", "data.source.val=none",
-                 f"data.source.test={workspace.data.root}/fold{{fold}}_test.csv", "--out", str(out),
-                 "--folds", "1", "2"])
+    code = main(
+        [
+            "train",
+            "--config",
+            str(workspace.config),
+            "train.max_steps=1",
+            f"data.source.train={workspace.data.root}/fold{{fold}}_train.csv",
+            "data.source.val=none",
+            f"data.source.test={workspace.data.root}/fold{{fold}}_test.csv",
+            "--out",
+            str(out),
+            "--folds",
+            "1",
+            "2",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "kfold_summary.json").read_text())
     assert [f["fold"] for f in summary["folds"]] == [1, 2] and [f["num_samples"] for f in summary["folds"]] == [3, 3]

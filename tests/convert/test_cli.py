@@ -25,8 +25,21 @@ FILES = (
 
 
 def _args(ckpt, out, *extra):
-    return ["convert-official", str(ckpt), "--img-size", str(S), "--num-classes", "7", "--out", str(out),
-            "--num-heads", str(TINY_HEADS), "--temporal-heads", str(TINY_TEMPORAL_HEADS), *extra]
+    return [
+        "convert-official",
+        str(ckpt),
+        "--img-size",
+        str(S),
+        "--num-classes",
+        "7",
+        "--out",
+        str(out),
+        "--num-heads",
+        str(TINY_HEADS),
+        "--temporal-heads",
+        str(TINY_TEMPORAL_HEADS),
+        *extra,
+    ]
 
 
 def test_convert_then_load_gives_the_same_model(tmp_path, capsys):

@@ -23,7 +23,9 @@ def test_full_width_round_trip_is_bit_exact(full_112):
     assert len(report.mapped) == 492 and len(report.dropped) == 8
     assert set(report.mapped) | set(report.dropped) == set(sd)
     assert report.mapped["image_encoder.pos_embed"] == (
-        "adapter:pos_embeds.video.pos_embed", "adapter:prompts.video.prompt_pos", "video:pos_embed",
+        "adapter:pos_embeds.video.pos_embed",
+        "adapter:prompts.video.prompt_pos",
+        "video:pos_embed",
     )
 
 

@@ -25,16 +25,26 @@ def timm_vit(in_chans: int = 3, size: tuple[int, int] = (32, 32), **kw) -> tuple
 def timm_deit_distilled(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
     from timm.models.deit import VisionTransformerDistilled
 
-    m = VisionTransformerDistilled(img_size=32, patch_size=8, in_chans=in_chans, embed_dim=32, depth=2, num_heads=2,
-                                   num_classes=0)
+    m = VisionTransformerDistilled(
+        img_size=32, patch_size=8, in_chans=in_chans, embed_dim=32, depth=2, num_heads=2, num_classes=0
+    )
     return m.eval(), (in_chans, 32, 32)
 
 
 def timm_eva(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
     from timm.models.eva import Eva
 
-    m = Eva(img_size=32, patch_size=8, in_chans=in_chans, embed_dim=48, depth=3, num_heads=3, num_classes=0,
-            use_rot_pos_emb=True, ref_feat_shape=(4, 4))
+    m = Eva(
+        img_size=32,
+        patch_size=8,
+        in_chans=in_chans,
+        embed_dim=48,
+        depth=3,
+        num_heads=3,
+        num_classes=0,
+        use_rot_pos_emb=True,
+        ref_feat_shape=(4, 4),
+    )
     return m.eval(), (in_chans, 32, 32)
 
 
@@ -61,8 +71,9 @@ def hf_ast(in_chans: int = 1) -> tuple[nn.Module, tuple[int, int, int]]:
 def hf_dinov2(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
     from transformers import Dinov2Config, Dinov2Model
 
-    cfg = Dinov2Config(**_hf_common(hidden_size=48, num_attention_heads=3, image_size=32, patch_size=8,
-                                    num_channels=in_chans))
+    cfg = Dinov2Config(
+        **_hf_common(hidden_size=48, num_attention_heads=3, image_size=32, patch_size=8, num_channels=in_chans)
+    )
     return Dinov2Model(cfg).eval(), (in_chans, 32, 32)
 
 
@@ -83,16 +94,20 @@ def hf_vitmae(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
 def hf_beit(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
     from transformers import BeitConfig, BeitModel
 
-    cfg = BeitConfig(**_hf_common(image_size=32, patch_size=8, num_channels=in_chans,
-                                  use_relative_position_bias=True, use_mean_pooling=True))
+    cfg = BeitConfig(
+        **_hf_common(
+            image_size=32, patch_size=8, num_channels=in_chans, use_relative_position_bias=True, use_mean_pooling=True
+        )
+    )
     return BeitModel(cfg).eval(), (in_chans, 32, 32)
 
 
 def hf_data2vec(in_chans: int = 3) -> tuple[nn.Module, tuple[int, int, int]]:
     from transformers import Data2VecVisionConfig, Data2VecVisionModel
 
-    cfg = Data2VecVisionConfig(**_hf_common(image_size=32, patch_size=8, num_channels=in_chans,
-                                            use_relative_position_bias=True))
+    cfg = Data2VecVisionConfig(
+        **_hf_common(image_size=32, patch_size=8, num_channels=in_chans, use_relative_position_bias=True)
+    )
     return Data2VecVisionModel(cfg).eval(), (in_chans, 32, 32)
 
 
@@ -101,7 +116,9 @@ def lora(factory: Callable[..., tuple[nn.Module, tuple[int, int, int]]], targets
         from peft import LoraConfig, get_peft_model
 
         model, shape = factory(in_chans)
-        peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
+        peft_model = get_peft_model(
+            model, LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False)
+        )
         return peft_model.eval(), shape
 
     return make

@@ -73,9 +73,7 @@ def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def hook_count(module: nn.Module) -> int:
-    return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in module.modules()
-    )
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in module.modules())
 
 
 def clone(module: nn.Module) -> nn.Module:

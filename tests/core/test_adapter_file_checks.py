@@ -119,8 +119,11 @@ def test_non_finite_tensors_are_refused_by_default(saved):
     _edit_weights(directory, _poison)
     before = {k: v.clone() for k, v in model.adapter_state_dict().items()}
     for load in _loaders(model, directory, pristine):
-        with pytest.raises(CheckpointError, match=r"non-finite.*head\.classifier\.bias \(1 of 5\).*"
-                                                  rf"{KEY} \(3 of \d+\).*strict_finite=False"):
+        with pytest.raises(
+            CheckpointError,
+            match=r"non-finite.*head\.classifier\.bias \(1 of 5\).*"
+            rf"{KEY} \(3 of \d+\).*strict_finite=False",
+        ):
             load()
     assert all(torch.equal(before[k], v) for k, v in model.adapter_state_dict().items())
 

@@ -87,8 +87,11 @@ def test_mixed_kinds_are_counted_apart(pair):
     _spoil(x, (1, 0, 0, 0, 0), "+inf")
     _spoil(x, (1, 1, 0, 0, 0), "nan")
     model.check_finite = True
-    with pytest.raises(NonFiniteError, match=r"^input 'video': 3 non-finite values of \d+ \(2 nan, 1 \+inf\); "
-                                             r"first at \[0, 1, 2, 5, 7\] of shape"):
+    with pytest.raises(
+        NonFiniteError,
+        match=r"^input 'video': 3 non-finite values of \d+ \(2 nan, 1 \+inf\); "
+        r"first at \[0, 1, 2, 5, 7\] of shape",
+    ):
         model(inputs)
 
 
@@ -125,7 +128,11 @@ def test_the_first_index_is_the_row_major_first_of_random_positions(built, posit
 
 @pytest.mark.parametrize(
     "x",
-    [torch.full((4,), 3e38), torch.full((100,), 6e4, dtype=torch.float16), torch.full((2,), 1e300, dtype=torch.float64)],
+    [
+        torch.full((4,), 3e38),
+        torch.full((100,), 6e4, dtype=torch.float16),
+        torch.full((2,), 1e300, dtype=torch.float64),
+    ],
 )
 def test_large_finite_values_whose_sum_overflows_are_not_reported(x):
     assert describe_nonfinite("input 'x'", x) is None
@@ -143,8 +150,9 @@ def test_finite_inputs_give_the_same_logits_and_gradients_checked_or_not(pair):
         model.zero_grad()
         logits = model(**inputs)
         (logits * torch.arange(logits.shape[-1])).sum().backward()
-        results.append((logits.detach(), {n: p.grad.clone() for n, p in model.adapter_named_parameters()
-                                          if p.grad is not None}))
+        results.append(
+            (logits.detach(), {n: p.grad.clone() for n, p in model.adapter_named_parameters() if p.grad is not None})
+        )
     (off, off_grads), (on, on_grads) = results
     assert torch.equal(off, on)
     assert off_grads.keys() == on_grads.keys() and off_grads
@@ -157,8 +165,11 @@ def test_the_context_manager_checks_every_model_inside_and_nests(pair):
     with mmadapt.check_finite():
         with mmadapt.check_finite():
             pass
-        with pytest.raises(NonFiniteError, match=r"^input 'audio': 1 non-finite value of \d+ \(1 nan\); first at "
-                                                 r"\[0, 0, 3, 4\]"):
+        with pytest.raises(
+            NonFiniteError,
+            match=r"^input 'audio': 1 non-finite value of \d+ \(1 nan\); first at "
+            r"\[0, 0, 3, 4\]",
+        ):
             model(**inputs)
     assert model.check_finite is False
     with torch.no_grad():
@@ -173,8 +184,11 @@ def test_a_non_finite_logit_from_finite_inputs_is_named_as_the_output(pair):
         weight.fill_(math.inf)  # +inf times inputs of both signs: NaN and infinities in the head
     model.check_finite = True
     try:
-        with pytest.raises(NonFiniteError, match=r"^output 'logits': .*; the inputs were finite, so the model "
-                                                 r"produced them$"):
+        with pytest.raises(
+            NonFiniteError,
+            match=r"^output 'logits': .*; the inputs were finite, so the model "
+            r"produced them$",
+        ):
             model(**inputs)
         with pytest.raises(NonFiniteError, match=r"^output 'features': "):
             model.forward_features(**inputs)

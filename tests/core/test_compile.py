@@ -10,8 +10,13 @@ from .helpers import make_inputs, make_pair, randomise_gates, wrap
 
 @pytest.mark.parametrize(
     ("pair", "checkpointing", "backbone_dtype"),
-    [("timm+timm", False, None), ("hfvit+clip", False, None), ("eva+beit", False, None), ("timm+timm", True, None),
-     ("timm+timm", False, torch.bfloat16)],
+    [
+        ("timm+timm", False, None),
+        ("hfvit+clip", False, None),
+        ("eva+beit", False, None),
+        ("timm+timm", True, None),
+        ("timm+timm", False, torch.bfloat16),
+    ],
 )
 def test_fullgraph_compile_matches_eager(pair, checkpointing, backbone_dtype):
     torch._dynamo.reset()
@@ -144,14 +149,25 @@ def test_train_config_compile_fusion_trains_through_the_compiled_step(tmp_path):
 
     model.compile_fusion = quick_compile
     g = torch.Generator().manual_seed(0)
-    clips = [{"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
-             for i in range(8)]
+    clips = [
+        {"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
+        for i in range(8)
+    ]
     before = {n: p.detach().clone() for n, p in model.adapter_named_parameters()}
-    cfg = TrainConfig(epochs=1, batch_size=4, num_workers=0, device="cpu", amp="off", out_dir=str(tmp_path),
-                      progress=False, log_every=0, compile_fusion=True, lr=1e-2)
+    cfg = TrainConfig(
+        epochs=1,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        amp="off",
+        out_dir=str(tmp_path),
+        progress=False,
+        log_every=0,
+        compile_fusion=True,
+        lr=1e-2,
+    )
     result = train(model, clips, None, cfg)
     assert calls == [{}]
     assert torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
     gates = [n for n in before if ".gate." in n]
     assert gates and all(not torch.equal(dict(model.adapter_named_parameters())[n], before[n]) for n in gates)
-

@@ -59,8 +59,14 @@ WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]
 EXAMPLES: dict[type[ConfigBase], Any] = {
     ViTBackboneConfig: lambda: ViTBackboneConfig(embed_dim=64, depth=2, num_heads=2),
     BackboneIdentity: lambda: BackboneIdentity(
-        family="timm-vit", cls="timm.models.vision_transformer.VisionTransformer", width=64, depth=2,
-        num_prefix_tokens=1, in_chans=3, input_size=(32, 32), patch_size=(16, 16),
+        family="timm-vit",
+        cls="timm.models.vision_transformer.VisionTransformer",
+        width=64,
+        depth=2,
+        num_prefix_tokens=1,
+        in_chans=3,
+        input_size=(32, 32),
+        patch_size=(16, 16),
     ),
 }
 """Instances of the configs that have required fields (a record rather than a set of defaults)."""
@@ -148,8 +154,11 @@ def test_a_wrongly_typed_value_names_the_field_and_its_type(cls):
     ],
 )
 def test_type_checks_follow_the_annotation(changes, problem):
-    for make in (lambda: TrainConfig(**changes), lambda: TrainConfig.from_dict(changes),
-                 lambda: TrainConfig().replace(**changes)):
+    for make in (
+        lambda: TrainConfig(**changes),
+        lambda: TrainConfig.from_dict(changes),
+        lambda: TrainConfig().replace(**changes),
+    ):
         with pytest.raises(ConfigError, match=problem.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
             make()
 
@@ -166,8 +175,11 @@ def test_ints_are_floats_lists_are_tuples_and_json_keys_are_ints():
 def test_nested_configs_are_rebuilt_and_named_in_errors():
     data = DataConfig.from_dict({"transform": {"img_size": 112}, "audio": {"num_mel_bins": 64}})
     assert data.transform == TransformConfig(img_size=112) and data.audio == FbankConfig(num_mel_bins=64)
-    with pytest.raises(ConfigError, match=r"unknown keys in ExperimentConfig\.data\.source: \['trian'\] "
-                                          r"\(did you mean 'train'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown keys in ExperimentConfig\.data\.source: \['trian'\] "
+        r"\(did you mean 'train'\?\)",
+    ):
         ExperimentConfig.from_dict({"data": {"source": {"trian": "x"}}})
     with pytest.raises(ConfigError, match=r"DataConfig\.transform\.img_size must be int"):
         DataConfig.from_dict({"transform": {"img_size": "big"}})
@@ -175,8 +187,11 @@ def test_nested_configs_are_rebuilt_and_named_in_errors():
 
 @pytest.mark.parametrize(
     ("alias", "value", "nested"),
-    [("img_size", 112, ("transform", "img_size")), ("mel_bins", 64, ("audio", "num_mel_bins")),
-     ("audio_frames", 512, ("audio", "target_frames"))],
+    [
+        ("img_size", 112, ("transform", "img_size")),
+        ("mel_bins", 64, ("audio", "num_mel_bins")),
+        ("audio_frames", 512, ("audio", "target_frames")),
+    ],
 )
 def test_a_file_takes_the_same_alias_keys_as_the_command_line(alias, value, nested):
     """issue 17: `data.img_size=112` worked as an override but `data: {img_size: 112}` was an unknown key."""
@@ -191,7 +206,9 @@ def test_a_file_takes_the_same_alias_keys_as_the_command_line(alias, value, nest
 def test_adapter_fields_name_their_kind_and_a_missing_type_is_the_default_kind():
     d = MultimodalConfig().to_dict()
     assert (d["prompts"]["type"], d["fusion"]["type"], d["head"]["type"]) == (
-        "progressive", "mean-bottleneck", "temporal-transformer"
+        "progressive",
+        "mean-bottleneck",
+        "temporal-transformer",
     )
     assert d["head"]["joint"] == {"type": "add-project", "anchor": None}
     v1 = MultimodalConfig.from_dict({"fusion": {"latent_dim": 64}, "video_size": [112, 112]})  # format-1 shape
@@ -235,7 +252,9 @@ class _Outer(ConfigBase):
 def test_frozen_dataclasses_get_the_same_base():
     cfg = _Outer.from_dict({"inner": {"sizes": [3, 4, 5]}, "table": {"a": 1}})
     assert cfg == _Outer(_Inner((3, 4, 5)), {"a": 1.0}) and cfg.to_dict() == {
-        "inner": {"sizes": [3, 4, 5]}, "table": {"a": 1.0}, "name": None
+        "inner": {"sizes": [3, 4, 5]},
+        "table": {"a": 1.0},
+        "name": None,
     }
     changed = apply_overrides(cfg, ["inner.sizes=7,8", "table.b=2", "name=x"])
     assert changed == _Outer(_Inner((7, 8)), {"a": 1, "b": 2}, "x")
@@ -315,14 +334,27 @@ def test_override_values_are_read_by_the_field_annotation(override, field, value
 def test_dotted_overrides_reach_nested_configs_kinds_and_free_form_dicts():
     m = apply_overrides(
         MultimodalConfig(),
-        ["fusion.latent_dim=64", "head.joint.anchor=audio", 'prompts.schedule={"0": 2}', "video_size=112,112",
-         "input_sizes.audio=[64, 32]", "num_classes=4"],
+        [
+            "fusion.latent_dim=64",
+            "head.joint.anchor=audio",
+            'prompts.schedule={"0": 2}',
+            "video_size=112,112",
+            "input_sizes.audio=[64, 32]",
+            "num_classes=4",
+        ],
     )
     assert m.fusion.latent_dim == 64 and m.head.joint.anchor == "audio" and m.prompts.schedule == {0: 2}
     assert m.input_sizes == {"video": (112, 112), "audio": (64, 32)} and m.num_classes == 4
     assert apply_overrides(MultimodalConfig(), ["prompts=none"]).prompts is None
-    e = apply_overrides(ExperimentConfig(), ["data.mel_bins=64", "data.audio.target_frames=none",
-                                             "model.video.kwargs.depth=2", "model.overrides.fusion.latent_dim=8"])
+    e = apply_overrides(
+        ExperimentConfig(),
+        [
+            "data.mel_bins=64",
+            "data.audio.target_frames=none",
+            "model.video.kwargs.depth=2",
+            "model.overrides.fusion.latent_dim=8",
+        ],
+    )
     assert e.data.audio.num_mel_bins == 64 and e.data.audio.target_frames is None
     assert e.model.video.kwargs == {"img_size": 224, "depth": 2} and e.model.overrides == {"fusion": {"latent_dim": 8}}
     assert ExperimentConfig().with_overrides(["data.img_size=112"]).data.transform.img_size == 112  # legacy alias
@@ -332,7 +364,11 @@ def test_dotted_overrides_reach_nested_configs_kinds_and_free_form_dicts():
     ("config", "override", "problem"),
     [
         (TrainConfig(), "epocs=2", "unknown key 'epocs' (did you mean 'epochs'?)"),
-        (MultimodalConfig(), "fusion.latnt_dim=2", "unknown key 'fusion.latnt_dim' (did you mean 'fusion.latent_dim'?)"),
+        (
+            MultimodalConfig(),
+            "fusion.latnt_dim=2",
+            "unknown key 'fusion.latnt_dim' (did you mean 'fusion.latent_dim'?)",
+        ),
         (ExperimentConfig(), "data.imgsize=2", "unknown key 'data.imgsize' (did you mean 'data.img_size'?)"),
         (ExperimentConfig(), "trian.lr=2", "unknown key 'trian' (did you mean 'train'?)"),
         (TrainConfig(), "epochs=2.5", "epochs: expected an integer, got '2.5'"),

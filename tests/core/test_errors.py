@@ -57,8 +57,17 @@ def test_unsupported_backbone_names_class_and_families():
         mmadapt.wrap_encoders(nn.Linear(2, 2), timm_vit()[0])
     from transformers import VideoMAEConfig, VideoMAEModel
 
-    vmae = VideoMAEModel(VideoMAEConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                        intermediate_size=64, image_size=32, patch_size=8, num_frames=2))
+    vmae = VideoMAEModel(
+        VideoMAEConfig(
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            image_size=32,
+            patch_size=8,
+            num_frames=2,
+        )
+    )
     with pytest.raises(UnsupportedBackboneError, match="VideoMAEModel"):
         mmadapt.wrap_encoders(timm_vit(1)[0], vmae)
 
@@ -100,7 +109,9 @@ def test_missing_and_unexpected_keys(pair, tmp_path):
     weights.pop("head.classifier.bias")
     weights["head.bogus"] = torch.zeros(1)
     save_file(weights, str(tmp_path / "a" / "adapter_model.safetensors"))
-    with pytest.raises(AdapterMismatchError, match=r"missing keys \['head.classifier.bias'\].*unexpected keys \['head.bogus'\]"):
+    with pytest.raises(
+        AdapterMismatchError, match=r"missing keys \['head.classifier.bias'\].*unexpected keys \['head.bogus'\]"
+    ):
         model.load_adapter(tmp_path / "a")
 
 

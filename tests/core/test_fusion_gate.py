@@ -22,7 +22,10 @@ def _grads(fn, x, h, gate, weight):
 
 def test_gradcheck_float64():
     g = torch.Generator().manual_seed(0)
-    x, h = torch.randn(2, 3, 4, generator=g, dtype=torch.float64), torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
+    x, h = (
+        torch.randn(2, 3, 4, generator=g, dtype=torch.float64),
+        torch.randn(2, 3, 4, generator=g, dtype=torch.float64),
+    )
     gate = torch.tensor([0.3], dtype=torch.float64)
     inputs = tuple(t.requires_grad_() for t in (x, h, gate))
     assert torch.autograd.gradcheck(gated_residual, inputs)

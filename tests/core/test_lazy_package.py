@@ -51,7 +51,9 @@ def plugin(monkeypatch):
         toy.register("builtin", 1)
 
     monkeypatch.setitem(sys.modules, "toy_plugin", module)
-    monkeypatch.setattr(registry_module.importlib, "import_module", lambda name: load() if name == "toy_plugin" else None)
+    monkeypatch.setattr(
+        registry_module.importlib, "import_module", lambda name: load() if name == "toy_plugin" else None
+    )
     defer_registrations("toy", "toy_plugin")
     return toy, module
 

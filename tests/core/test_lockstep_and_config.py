@@ -41,21 +41,38 @@ def test_default_layer_map_over_three_streams_is_proportional_in_each():
 
 
 def test_plan_runs_every_block_once_and_updates_after_fusion():
-    plan = build_plan({"audio": 2, "video": 4}, [{"audio": 0, "video": 1}, {"audio": 1, "video": 3}],
-                      {"audio": {0: 3}, "video": {1: 3}})
+    plan = build_plan(
+        {"audio": 2, "video": 4},
+        [{"audio": 0, "video": 1}, {"audio": 1, "video": 3}],
+        {"audio": {0: 3}, "video": {1: 3}},
+    )
     a = lambda i: Step("block", i, "audio")  # noqa: E731
     v = lambda i: Step("block", i, "video")  # noqa: E731
     assert plan == [
-        a(0), v(0), v(1), Step("fuse", 0), Step("prompt", 0, "audio"), Step("prompt", 1, "video"),
-        a(1), v(2), v(3), Step("fuse", 1),
+        a(0),
+        v(0),
+        v(1),
+        Step("fuse", 0),
+        Step("prompt", 0, "audio"),
+        Step("prompt", 1, "video"),
+        a(1),
+        v(2),
+        v(3),
+        Step("fuse", 1),
     ]
 
 
 def test_plan_over_three_streams_fuses_a_subset_and_runs_the_rest_after():
     plan = build_plan({"audio": 2, "video": 2, "flow": 3}, [{"audio": 1, "video": 1}], {"flow": {0: 2}})
     assert plan == [
-        Step("block", 0, "audio"), Step("block", 1, "audio"), Step("block", 0, "video"), Step("block", 1, "video"),
-        Step("fuse", 0), Step("block", 0, "flow"), Step("prompt", 0, "flow"), Step("block", 1, "flow"),
+        Step("block", 0, "audio"),
+        Step("block", 1, "audio"),
+        Step("block", 0, "video"),
+        Step("block", 1, "video"),
+        Step("fuse", 0),
+        Step("block", 0, "flow"),
+        Step("prompt", 0, "flow"),
+        Step("block", 1, "flow"),
         Step("block", 2, "flow"),
     ]
 
@@ -112,8 +129,9 @@ def test_no_temporal_head_averages_frames():
 
 
 def test_config_json_round_trip():
-    c = MultimodalConfig(num_classes=11, input_sizes={"video": 160},
-                         fusion=FusionConfig(latent_dim=64, layer_map=[(0, 0)]))
+    c = MultimodalConfig(
+        num_classes=11, input_sizes={"video": 160}, fusion=FusionConfig(latent_dim=64, layer_map=[(0, 0)])
+    )
     c.prompts.schedule = {0: 3, 6: 3}
     again = MultimodalConfig.from_dict(json.loads(json.dumps(c.to_dict())))
     assert again == c

@@ -75,8 +75,12 @@ def test_bf16_backbones_give_fp32_gradients_close_to_the_fp32_model(pair):
         if expected.abs().max() > 1e-6:
             cos = torch.nn.functional.cosine_similarity(p.grad.flatten(), expected.flatten(), dim=0)
             assert cos > 0.99, (name, float(cos))
-    assert all(p.grad is None for b in (half.backbones["audio"], half.backbones["video"]) for p in b.parameters()
-               if p.dtype == BF16)
+    assert all(
+        p.grad is None
+        for b in (half.backbones["audio"], half.backbones["video"])
+        for p in b.parameters()
+        if p.dtype == BF16
+    )
 
 
 def test_wrapping_half_backbones_makes_fp32_adapters_unless_asked():
@@ -89,8 +93,7 @@ def test_wrapping_half_backbones_makes_fp32_adapters_unless_asked():
     assert torch.isfinite(model(vid, aud)).all()  # fp32 inputs are cast to the patch embedding's dtype
 
     audio, video, _, _ = make_pair("timm+timm")
-    same = mmadapt.wrap_encoders(audio.to(BF16), video.to(BF16), head=SMALL_HEAD, num_classes=5,
-                                 adapter_dtype=BF16)
+    same = mmadapt.wrap_encoders(audio.to(BF16), video.to(BF16), head=SMALL_HEAD, num_classes=5, adapter_dtype=BF16)
     assert {p.dtype for p in same.adapter_parameters()} == {BF16}
 
 
@@ -135,11 +138,23 @@ def test_train_config_backbone_dtype_casts_the_backbones(tmp_path):
     audio, video, a_shape, v_shape = make_pair("timm+timm")
     model = wrap(audio, video).train()
     g = torch.Generator().manual_seed(0)
-    clips = [{"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
-             for i in range(8)]
+    clips = [
+        {"video": torch.randn(3, *v_shape, generator=g), "audio": torch.randn(*a_shape, generator=g), "label": i % 5}
+        for i in range(8)
+    ]
     before = {k: v.clone() for k, v in model.adapter_state_dict().items()}
-    cfg = TrainConfig(epochs=1, batch_size=4, num_workers=0, device="cpu", amp="off", out_dir=str(tmp_path),
-                      progress=False, log_every=0, backbone_dtype="bfloat16", lr=1e-2)
+    cfg = TrainConfig(
+        epochs=1,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        amp="off",
+        out_dir=str(tmp_path),
+        progress=False,
+        log_every=0,
+        backbone_dtype="bfloat16",
+        lr=1e-2,
+    )
     result = train(model, clips, None, cfg)
     assert torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
     assert model.backbones["audio"].blocks[0].attn.qkv.weight.dtype == BF16
@@ -156,8 +171,10 @@ _DTYPES = st.sampled_from([torch.float64, torch.float32, torch.bfloat16, torch.f
 def test_gated_residual_keeps_the_stream_dtype(x_dtype, h_dtype, gate_dtype, grad, seed):
     """Whatever the adapter computed in, the residual stream leaves in its own dtype with the right value."""
     g = torch.Generator().manual_seed(seed)
-    x64, h64 = torch.randn(3, 5, 8, generator=g, dtype=torch.float64), torch.randn(3, 5, 8, generator=g,
-                                                                                  dtype=torch.float64)
+    x64, h64 = (
+        torch.randn(3, 5, 8, generator=g, dtype=torch.float64),
+        torch.randn(3, 5, 8, generator=g, dtype=torch.float64),
+    )
     gate64 = torch.rand(1, generator=g, dtype=torch.float64) * 2 - 1
     x, h, gate = x64.to(x_dtype), h64.to(h_dtype), gate64.to(gate_dtype)
     with torch.set_grad_enabled(grad):

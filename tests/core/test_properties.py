@@ -41,7 +41,11 @@ def _build(s):
     audio, _ = timm_vit(1, size=(64, 32), depth=s["depth_a"], embed_dim=32, num_heads=2)
     video, _ = timm_vit(3, size=(32, 32), depth=s["depth_v"], embed_dim=24, num_heads=2)
     model = mmadapt.wrap_encoders(
-        audio, video, num_classes=3, head=SMALL_HEAD, prompts=s["prompts"],
+        audio,
+        video,
+        num_classes=3,
+        head=SMALL_HEAD,
+        prompts=s["prompts"],
         input_sizes={"video": s["video_size"], "audio": (s["frames"], 32)},
     ).eval()
     g = torch.Generator().manual_seed(1)

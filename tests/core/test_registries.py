@@ -21,8 +21,8 @@ from torch import nn
 import mmadapt
 from mmadapt.adapters._config import AdapterConfig
 from mmadapt.adapters.kinds import ADAPTER_KINDS, AdapterKind
-from mmadapt.backbones import BACKBONES
 from mmadapt.anatomy import ANATOMIES, TimmViTAnatomy, list_anatomies, register_anatomy, resolve_anatomy
+from mmadapt.backbones import BACKBONES
 from mmadapt.cli import COMMANDS, build_parser, main, register_command
 from mmadapt.config import MultimodalConfig
 from mmadapt.data import DATASET_SPECS, DatasetSpec, get_dataset_spec, register_dataset_spec
@@ -58,7 +58,7 @@ def _temp_kind(role: str) -> Callable[[str], AdapterKind]:
 
 
 def _temp_loss(name: str) -> Callable[[], Callable[..., torch.Tensor]]:
-    return lambda: (lambda logits, targets: F.cross_entropy(logits, targets, reduction="none"))
+    return lambda: lambda logits, targets: F.cross_entropy(logits, targets, reduction="none")
 
 
 def _temp_spec(name: str) -> DatasetSpec:
@@ -97,7 +97,9 @@ CASES: dict[str, RegistryCase] = {
         name=lambda tag: f"zz_registry_test.Backbone_{tag}",
     ),
     "presets": RegistryCase(PRESETS, _temp_preset, typo="mma-dfr", meant="mma-dfer"),
-    "prompts-kinds": RegistryCase(ADAPTER_KINDS["prompts"], _temp_kind("prompts"), typo="progresive", meant="progressive"),
+    "prompts-kinds": RegistryCase(
+        ADAPTER_KINDS["prompts"], _temp_kind("prompts"), typo="progresive", meant="progressive"
+    ),
     "fusion-kinds": RegistryCase(
         ADAPTER_KINDS["fusion"], _temp_kind("fusion"), typo="mean-botleneck", meant="mean-bottleneck"
     ),
@@ -132,8 +134,8 @@ def _cleanup(registry: Registry[Any], *names: str) -> None:
 
 # ---- the shared contract ------------------------------------------------------------------------------------
 def test_every_registry_of_the_package_is_checked() -> None:
-    import mmadapt.cli  # noqa: F401  (the packages that hold registries, imported)
-    import mmadapt.data  # noqa: F401
+    import mmadapt.cli
+    import mmadapt.data
     import mmadapt.recipe  # noqa: F401
 
     covered = {id(c.registry) for c in CASES.values()}
@@ -386,10 +388,16 @@ def test_register_command_treats_an_equal_module_path_as_the_same_command() -> N
 @pytest.mark.parametrize(
     ("register", "holder"),
     [
-        (lambda: mmadapt.register_adapter_kind("fusion", "mean-bottleneck", mmadapt.MeanBottleneckConfig, nn.Identity),
-         "mmadapt.adapters.fusion.mean_bottleneck.MeanBottleneck"),
-        (lambda: mmadapt.register_preset("mma-dfer", lambda anatomies: MultimodalConfig()),
-         "mmadapt.methods.mma_dfer.presets.mma_dfer_config"),
+        (
+            lambda: mmadapt.register_adapter_kind(
+                "fusion", "mean-bottleneck", mmadapt.MeanBottleneckConfig, nn.Identity
+            ),
+            "mmadapt.adapters.fusion.mean_bottleneck.MeanBottleneck",
+        ),
+        (
+            lambda: mmadapt.register_preset("mma-dfer", lambda anatomies: MultimodalConfig()),
+            "mmadapt.methods.mma_dfer.presets.mma_dfer_config",
+        ),
     ],
     ids=["fusion-kind", "preset"],
 )

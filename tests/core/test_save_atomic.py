@@ -160,8 +160,9 @@ def test_kill_9_during_a_save_loop_always_leaves_a_loadable_adapter(tmp_path):
     inputs = (torch.randn(2, 1, *AUDIO_SIZE, generator=g), torch.randn(2, 3, 3, *VIDEO_SIZE, generator=g))
     refs, expected = [], []
     for i, latent in enumerate((16, 8)):
-        model = mmadapt.wrap_encoders(*map(clone, pristine), preset="mma-dfer", num_classes=5, head=HEAD,
-                                      fusion={"latent_dim": latent}).eval()
+        model = mmadapt.wrap_encoders(
+            *map(clone, pristine), preset="mma-dfer", num_classes=5, head=HEAD, fusion={"latent_dim": latent}
+        ).eval()
         randomise_gates(model, seed=i)
         refs.append(model.save_adapter(tmp_path / f"ref_{i}"))
         expected.append(_logits_from(refs[-1], pristine, inputs))
@@ -170,7 +171,9 @@ def test_kill_9_during_a_save_loop_always_leaves_a_loadable_adapter(tmp_path):
 
     child = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("save_loop_child.py")), *map(str, refs), str(target)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     rng = random.Random(0)
     seen = set()

@@ -11,7 +11,17 @@ import torch
 import mmadapt
 from mmadapt import resolve_anatomy
 
-from .helpers import THIRD_FAMILIES, clone, hook_count, make_three, make_three_inputs, randomise_gates, snapshot, wrap_three
+from .helpers import (
+    THIRD_FAMILIES,
+    clone,
+    hook_count,
+    make_three,
+    make_three_inputs,
+    randomise_gates,
+    snapshot,
+    wrap_three,
+)
+
 
 def _images(x: torch.Tensor, per_frame: bool) -> torch.Tensor:
     return x.flatten(0, 1) if per_frame else x
@@ -79,8 +89,9 @@ def test_a_stream_left_out_of_the_fusion_is_untouched_by_it():
         ref = flow.native_pooled(x["flow"].flatten(0, 1))
         out = model.forward_streams(**x)
     assert torch.equal(out.pooled["flow"].flatten(0, 1), ref)
-    assert not torch.equal(out.pooled["video"].flatten(0, 1), resolve_anatomy(backbones["video"]).native_pooled(
-        x["video"].flatten(0, 1)))
+    assert not torch.equal(
+        out.pooled["video"].flatten(0, 1), resolve_anatomy(backbones["video"]).native_pooled(x["video"].flatten(0, 1))
+    )
 
 
 def test_detach_returns_all_three_bit_identical():
@@ -115,7 +126,11 @@ def test_save_load_gives_identical_logits(tmp_path, how):
         logits = model(**x)
     model.save_adapter(tmp_path / "adapter")
     saved = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
-    assert [(s["name"], s["per_frame"]) for s in saved["streams"]] == [("audio", False), ("video", True), ("flow", True)]
+    assert [(s["name"], s["per_frame"]) for s in saved["streams"]] == [
+        ("audio", False),
+        ("video", True),
+        ("flow", True),
+    ]
     load = mmadapt.MultimodalAdapterModel.from_pretrained
     loaded = load(tmp_path / "adapter", fresh) if how == "mapping" else load(tmp_path / "adapter", **fresh)
     with torch.no_grad():

@@ -18,8 +18,8 @@ from mmadapt.data.dataset import FrameFolderDataset, VideoManifestDataset
 from mmadapt.data.decode import decode_media
 from mmadapt.data.errors import DataFileError, DecodeError
 from mmadapt.data.fbank import FbankConfig, audio_features
-from mmadapt.demo.scenes import SyntheticDataset
 from mmadapt.data.transforms import TransformConfig
+from mmadapt.demo.scenes import SyntheticDataset
 from mmadapt.errors import ConfigError
 from tests.data._media import cut, remux_index_first, write_image_as, write_mp4, write_wav
 
@@ -46,7 +46,9 @@ def test_manifest_items_and_default_collate(synthetic: SyntheticDataset) -> None
     torch.testing.assert_close(audio, audio_features(track.waveform, track.sample_rate, FbankConfig(target_frames=96)))
     batch = next(iter(DataLoader(ds, batch_size=4)))
     assert {k: tuple(t.shape) for k, t in batch.items()} == {
-        "video": (4, 8, 3, 16, 16), "audio": (4, 1, 96, 128), "label": (4,)
+        "video": (4, 8, 3, 16, 16),
+        "audio": (4, 1, 96, 128),
+        "label": (4,),
     }
     assert batch["label"].tolist() == [0, 1, 2, 3]
     assert ds.stats == {"items": 5}
@@ -136,7 +138,9 @@ def test_zeros_advice_only_for_a_valid_video_without_an_audio_stream(tmp_path: P
 
 
 def _still(tmp_path: Path, image_format: str) -> Path:
-    return write_image_as(tmp_path / f"{image_format.lower()}.mp4", np.full((32, 32, 3), 90, dtype=np.uint8), image_format)
+    return write_image_as(
+        tmp_path / f"{image_format.lower()}.mp4", np.full((32, 32, 3), 90, dtype=np.uint8), image_format
+    )
 
 
 def _text(tmp_path: Path) -> Path:
@@ -147,7 +151,8 @@ def _text(tmp_path: Path) -> Path:
 
 NEVER_ZERO_FILLED: dict[str, Callable[[Path, Path], tuple[Path, str]]] = {  # (tmp, good mp4) -> (video, audio)
     "mp4_index_first_cut_at_half": lambda tmp, good: (
-        cut(remux_index_first(good, tmp / "fast.mp4"), tmp / "cut.mp4", 0.5), ""
+        cut(remux_index_first(good, tmp / "fast.mp4"), tmp / "cut.mp4", 0.5),
+        "",
     ),
     "mp4_cut_at_half": lambda tmp, good: (cut(good, tmp / "cut.mp4", 0.5), ""),
     "png_renamed_mp4": lambda tmp, good: (_still(tmp, "PNG"), ""),

@@ -154,14 +154,14 @@ def test_missing_file_is_named(tmp_path):
         probe_media(tmp_path / "absent.mp4")
 
 
-@pytest.mark.parametrize(
-    "codecs", [("mpeg4", "pcm_s16le"), ("libx264", "aac")], ids=["mpeg4-pcm", "h264-aac"]
-)
+@pytest.mark.parametrize("codecs", [("mpeg4", "pcm_s16le"), ("libx264", "aac")], ids=["mpeg4-pcm", "h264-aac"])
 def test_valid_files_are_never_called_truncated(tmp_path, codecs):
     """aac's priming packet starts before 0 and h264 reorders frames: neither may look like a cut stream."""
     video_codec, audio_codec = codecs
     cfg = SyntheticConfig(size=32, fps=12, seconds=1.0, video_codec=video_codec, audio_codec=audio_codec)
-    clip = next((make_synthetic_dataset(tmp_path / "d", n_per_class=2, seed=0, config=cfg).root / "clips").rglob("*.mp4"))
+    clip = next(
+        (make_synthetic_dataset(tmp_path / "d", n_per_class=2, seed=0, config=cfg).root / "clips").rglob("*.mp4")
+    )
     for path in (clip, remux_index_first(clip, tmp_path / "fast.mp4")):
         info = probe_media(path, require_video=True, require_audio=True)
         assert info.num_frames == cfg.num_frames and info.duration == pytest.approx(cfg.seconds)

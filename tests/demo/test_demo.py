@@ -10,14 +10,26 @@ import torch
 from mmadapt.cli import main
 from mmadapt.demo.driver import DemoConfig, demo_model_config, make_backbones, run_demo, run_seed_sweep
 
-TINY = dict(n_per_class=4, img_size=32, num_frames=4, audio_frames=64, width=32, depth=2, heads=2,
-            pretrain_clips=8, pretrain_steps=3, epochs=1, batch_size=4)
+TINY = dict(
+    n_per_class=4,
+    img_size=32,
+    num_frames=4,
+    audio_frames=64,
+    width=32,
+    depth=2,
+    heads=2,
+    pretrain_clips=8,
+    pretrain_steps=3,
+    epochs=1,
+    batch_size=4,
+)
 
 
 def test_demo_runs_and_writes_results(tmp_path):
     torch.manual_seed(0)
-    result = run_demo(DemoConfig(out_dir=str(tmp_path), presets=("mma-dfer", "mma-dfer-no-fusion"), **TINY),
-                      progress=False)
+    result = run_demo(
+        DemoConfig(out_dir=str(tmp_path), presets=("mma-dfer", "mma-dfer-no-fusion"), **TINY), progress=False
+    )
     assert set(result.metrics) == {"mma-dfer", "mma-dfer-no-fusion"}
     for m in result.metrics.values():
         assert 0.0 <= m["uar"] <= 1.0 and 0.0 <= m["war"] <= 1.0
@@ -71,8 +83,24 @@ def test_demo_cli_seeds_prints_mean_and_std(tmp_path, capsys, monkeypatch):
     default = demo_module.DemoConfig
     # the CLI builds the demo's default sizes; shrink them (its own flags still win)
     monkeypatch.setattr(demo_module, "DemoConfig", lambda **kw: default(**{**TINY, **kw}))
-    assert main(["demo", "--out", str(tmp_path), "--seeds", "3", "4", "--epochs", "1", "--n-per-class", "4",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(tmp_path),
+                "--seeds",
+                "3",
+                "4",
+                "--epochs",
+                "1",
+                "--n-per-class",
+                "4",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "UAR mean" in out and "mma-dfer" in out
     saved = json.loads((tmp_path / "seed_sweep.json").read_text())

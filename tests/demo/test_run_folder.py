@@ -48,8 +48,12 @@ def _assert_same_probabilities(got: dict[str, float], want: dict[str, float]) ->
 
 def test_run_folder_holds_its_backbones_and_experiment(demo):
     run = demo["out"] / "runs" / "mma-dfer"
-    for name in ("experiment.yaml", "adapter/experiment.yaml", "backbones/audio.safetensors",
-                 "backbones/video.safetensors"):
+    for name in (
+        "experiment.yaml",
+        "adapter/experiment.yaml",
+        "backbones/audio.safetensors",
+        "backbones/video.safetensors",
+    ):
         assert (run / name).is_file(), name
 
 
@@ -62,7 +66,7 @@ def test_predict_on_the_demo_run_gives_the_demos_own_probabilities(demo, tmp_pat
 
 def test_the_printed_next_step_is_a_predict_command_that_runs(demo, tmp_path):
     line = next(ln for ln in demo["stdout"].splitlines() if "mmadapt predict" in ln)
-    argv = shlex.split(line[line.index("mmadapt predict"):])[1:]
+    argv = shlex.split(line[line.index("mmadapt predict") :])[1:]
     with contextlib.redirect_stdout(io.StringIO()):
         assert main([*argv, "--json", str(tmp_path / "p.json")]) == 0
     got = json.loads((tmp_path / "p.json").read_text())["predictions"][0]["probabilities"]
@@ -77,8 +81,9 @@ def test_a_moved_run_folder_still_predicts_from_any_working_directory(demo, tmp_
     shutil.move(run, moved)  # nothing of the demo's folder is left where the experiment first pointed
     try:
         monkeypatch.chdir(tmp_path / "elsewhere")
-        _assert_same_probabilities(_predict(Path("run"), str(clip), tmp_path / "c.json"),
-                                   demo["prediction"]["probabilities"])
+        _assert_same_probabilities(
+            _predict(Path("run"), str(clip), tmp_path / "c.json"), demo["prediction"]["probabilities"]
+        )
     finally:
         shutil.move(moved, run)
 
@@ -87,8 +92,20 @@ def test_eval_on_the_demos_test_manifest_reproduces_its_final_uar(demo, tmp_path
     run = demo["out"] / "runs" / "mma-dfer"
     scores = tmp_path / "scores"
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["eval", "--adapter", str(run), "--manifest", str(demo["out"] / "data" / "test.csv"),
-                     "--out", str(scores)]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    "--adapter",
+                    str(run),
+                    "--manifest",
+                    str(demo["out"] / "data" / "test.csv"),
+                    "--out",
+                    str(scores),
+                ]
+            )
+            == 0
+        )
     metrics = json.loads((scores / "metrics.json").read_text())
     assert (metrics["uar"], metrics["war"]) == (demo["metrics"]["mma-dfer"]["uar"], demo["metrics"]["mma-dfer"]["war"])
 

@@ -27,8 +27,12 @@ WIDTH, DEPTH, HEADS = 32, 2, 2
 """Every tiny backbone here (the anatomy test families use the same sizes)."""
 TINY_TIMM = {"patch_size": 8, "embed_dim": WIDTH, "depth": DEPTH, "num_heads": HEADS, "num_classes": 0}
 SMALL_ADAPTERS = [  # a small head and bottleneck: the adapters' own sizes are not what these files are about
-    "model.overrides.head.dim=32", "model.overrides.head.heads=2", "model.overrides.head.dim_head=16",
-    "model.overrides.head.mlp_dim=64", "model.overrides.fusion.latent_dim=16", "data.num_frames=2",
+    "model.overrides.head.dim=32",
+    "model.overrides.head.heads=2",
+    "model.overrides.head.dim_head=16",
+    "model.overrides.head.mlp_dim=64",
+    "model.overrides.fusion.latent_dim=16",
+    "data.num_frames=2",
 ]
 
 
@@ -47,7 +51,7 @@ def _kwargs(stream: str, values: dict) -> list[str]:
 
 
 def _hf_folders(tmp: Path) -> list[str]:
-    for stream, family in (("audio", "hf-ast"), ("video", "hf-dinov2")):
+    for family in ("hf-ast", "hf-dinov2"):
         FAMILIES[family].build().save_pretrained(tmp / family)
     ast = FAMILIES["hf-ast"].build().config  # AST runs only at max_length x num_mel_bins
     return [

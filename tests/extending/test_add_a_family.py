@@ -14,8 +14,8 @@ from torch import nn
 import mmadapt
 from mmadapt.anatomy.base import PosSlot
 
-from ..core.helpers import SMALL_HEAD, clone, hook_count, snapshot
 from ..core.backbones import timm_vit
+from ..core.helpers import SMALL_HEAD, clone, hook_count, snapshot
 
 
 # ---- a ViT of the user's own -------------------------------------------------------------------------------------

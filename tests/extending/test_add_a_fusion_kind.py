@@ -57,7 +57,12 @@ def test_a_kind_defined_outside_mmadapt_trains_saves_and_loads(gated_additive, p
     fresh = clone(audio), clone(video)
     vid, aud = make_inputs(a_shape, v_shape)
     model = mmadapt.wrap_encoders(
-        audio, video, preset="mma-dfer", num_classes=3, head=SMALL_HEAD, fusion={"type": "gated-additive", "gate_init": 0.1}
+        audio,
+        video,
+        preset="mma-dfer",
+        num_classes=3,
+        head=SMALL_HEAD,
+        fusion={"type": "gated-additive", "gate_init": 0.1},
     )
     assert all(isinstance(f, GatedAdditive) for f in model.fusion) and len(model.fusion) > 0
     before = {n: p.detach().clone() for n, p in model.adapter_named_parameters() if n.startswith("fusion.")}
@@ -96,8 +101,9 @@ def test_a_saved_unregistered_kind_asks_for_its_registration(tmp_path):
     fresh = clone(audio), clone(video)
     mmadapt.register_adapter_kind("fusion", "gated-additive", GatedAdditiveConfig, GatedAdditive)
     try:
-        model = mmadapt.wrap_encoders(audio, video, preset="mma-dfer", num_classes=3, head=SMALL_HEAD,
-                                      fusion={"type": "gated-additive"})
+        model = mmadapt.wrap_encoders(
+            audio, video, preset="mma-dfer", num_classes=3, head=SMALL_HEAD, fusion={"type": "gated-additive"}
+        )
         model.save_adapter(tmp_path / "adapter")
     finally:
         mmadapt.unregister_adapter_kind("fusion", "gated-additive")
@@ -165,7 +171,10 @@ class _Broken(GatedAdditive):
     [
         ("drop", r"fusion _Broken returned \['video'\]; it must return the streams \['audio', 'video'\]"),
         ("extra", r"returned \['audio', 'ghost', 'video'\]; it must return the streams \['audio', 'video'\]"),
-        ("shape", r"returned \(\d+, 1, \d+\) torch.float32 for stream 'audio'; it must keep the input's \(\d+, \d+, \d+\)"),
+        (
+            "shape",
+            r"returned \(\d+, 1, \d+\) torch.float32 for stream 'audio'; it must keep the input's \(\d+, \d+, \d+\)",
+        ),
         ("dtype", r"returned .* torch.float64 for stream 'audio'; it must keep the input's .* torch.float32"),
     ],
 )

@@ -60,8 +60,16 @@ def _without_prompts(sd):
 
 def _timm_vit(sd, enc, img_size, in_chans, num_classes):
     vit = VisionTransformer(
-        img_size=img_size, patch_size=16, in_chans=in_chans, num_classes=num_classes, embed_dim=768, depth=12,
-        num_heads=12, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6), weight_init="skip",
+        img_size=img_size,
+        patch_size=16,
+        in_chans=in_chans,
+        num_classes=num_classes,
+        embed_dim=768,
+        depth=12,
+        num_heads=12,
+        qkv_bias=True,
+        norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        weight_init="skip",
     )
     own = {k[len(enc) + 1 :]: v for k, v in sd.items() if k.startswith(enc + ".")}
     wanted = dict.fromkeys(vit.state_dict())

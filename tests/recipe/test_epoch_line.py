@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import re
 
-from .recipe_standin import ClipSet, make_model
-
 from mmadapt.recipe import TrainConfig, train
 from mmadapt.recipe.callbacks import EpochLine
 from mmadapt.recipe.callbacks.epoch_line import format_epoch_line
+
+from .recipe_standin import ClipSet, make_model
 
 _LINE = re.compile(
     r"^epoch (\d+)/3  loss \d+\.\d{4}  lr [0-9.e-]+  val UAR \d\.\d{4} WAR \d\.\d{4}  \d+\.\d s  \d+\.\d clips/s$"
@@ -17,8 +17,9 @@ _LINE = re.compile(
 
 
 def _cfg(out_dir, **kw) -> TrainConfig:
-    base = dict(epochs=3, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=0, lr=1e-2,
-                progress=False)
+    base = dict(
+        epochs=3, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=0, lr=1e-2, progress=False
+    )
     return TrainConfig(**{**base, **kw})
 
 

@@ -48,8 +48,16 @@ def _setup(spoil_train: frozenset[int] = frozenset(), spoil_val: frozenset[int] 
 
 
 def _cfg(tmp_path, **kw) -> TrainConfig:
-    base = dict(epochs=1, batch_size=2, num_workers=0, device="cpu", out_dir=str(tmp_path), progress=False,
-                log_every=0, eval_batch_size=2)
+    base = dict(
+        epochs=1,
+        batch_size=2,
+        num_workers=0,
+        device="cpu",
+        out_dir=str(tmp_path),
+        progress=False,
+        log_every=0,
+        eval_batch_size=2,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -66,8 +74,9 @@ def test_a_nan_clip_stops_a_checked_run_naming_the_stream_and_position(tmp_path)
     with pytest.raises(NonFiniteError) as err:
         train(model, train_set, None, _cfg(tmp_path, check_finite=True, max_nonfinite_steps=1, shuffle=False))
     # batch 0 holds clips 0 and 1: the NaN is clip 1 of the batch
-    assert str(err.value).startswith(f"input 'video': 1 non-finite value of {2 * T * 3 * 32 * 32} (1 nan); "
-                                     f"first at {[1, *BAD]} ")
+    assert str(err.value).startswith(
+        f"input 'video': 1 non-finite value of {2 * T * 3 * 32 * 32} (1 nan); first at {[1, *BAD]} "
+    )
     assert not (tmp_path / "adapter").exists()
 
 

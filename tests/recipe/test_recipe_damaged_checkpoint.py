@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from .recipe_standin import ClipSet, make_model
-from .test_recipe_checkpoint import _ckpt
-from .test_recipe_resume import _Crash, _cfg
 
 from mmadapt.errors import CheckpointError
 from mmadapt.recipe import train
@@ -29,6 +26,10 @@ from mmadapt.recipe.checkpoint import (
     resolve_resume,
     save_checkpoint,
 )
+
+from .recipe_standin import ClipSet, make_model
+from .test_recipe_checkpoint import _ckpt
+from .test_recipe_resume import _cfg, _Crash
 
 
 def _empty(path: Path) -> None:

@@ -13,11 +13,12 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from .recipe_ddp_worker import TRAIN_CLIPS, VAL_CLIPS, ddp_config
-from .recipe_standin import ClipSet, make_model
 
 from mmadapt.recipe import evaluate, train
 from mmadapt.recipe.distributed import DistInfo, ShardSampler, gather_uneven, make_train_sampler
+
+from .recipe_ddp_worker import TRAIN_CLIPS, VAL_CLIPS, ddp_config
+from .recipe_standin import ClipSet, make_model
 
 WORKER = Path(__file__).resolve().parent / "recipe_ddp_worker.py"
 

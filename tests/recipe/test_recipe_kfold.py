@@ -7,9 +7,10 @@ import statistics
 
 import pytest
 import torch
-from .recipe_standin import ClipSet, make_model
 
 from mmadapt.recipe import TrainConfig, evaluate, run_kfold
+
+from .recipe_standin import ClipSet, make_model
 
 
 def _datasets(fold: int):

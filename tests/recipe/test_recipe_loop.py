@@ -9,11 +9,12 @@ import warnings
 
 import pytest
 import torch
-from .recipe_standin import C, F, M, NUM_CLASSES, S, T, ClipSet, TinyAVModel, make_model
 
 from mmadapt.errors import InputShapeError
 from mmadapt.recipe import ProgressBar, TrainConfig, evaluate, train
 from mmadapt.recipe.callbacks import progress_enabled
+
+from .recipe_standin import NUM_CLASSES, C, ClipSet, F, M, S, T, TinyAVModel, make_model
 
 
 def _cfg(out_dir, **kw) -> TrainConfig:
@@ -173,23 +174,47 @@ def _item(**changes):
 @pytest.mark.parametrize(
     ("item", "error", "message"),
     [
-        (_item(video=torch.zeros(3, 4, 4)), ValueError,
-         r"video batch must be \(B, T, C, H, W\) or \(B, V, T, C, H, W\), got \(1, 3, 4, 4\)"),
+        (
+            _item(video=torch.zeros(3, 4, 4)),
+            ValueError,
+            r"video batch must be \(B, T, C, H, W\) or \(B, V, T, C, H, W\), got \(1, 3, 4, 4\)",
+        ),
         (_item(audio=torch.zeros(F, M)), ValueError, r"audio batch must be \(B, C, H, W\) or .* got \(1, 8, 4\)"),
-        (_item(audio=None), ValueError, r"the model's streams are \['video', 'audio'\], the batch has \['video'\]: "
-         r"missing \['audio'\]$"),
+        (
+            _item(audio=None),
+            ValueError,
+            r"the model's streams are \['video', 'audio'\], the batch has \['video'\]: "
+            r"missing \['audio'\]$",
+        ),
         (_item(flow=torch.zeros(T, C, S, S)), ValueError, r"has \['video', 'audio', 'flow'\]: unknown \['flow'\]$"),
         (_item(audio=None, flow=torch.zeros(1)), ValueError, r"missing \['audio'\]; unknown \['flow'\]$"),
         (_item(label=None), ValueError, r"the batch has no 'label' entry"),
-        (_item(label=None, y=0), InputShapeError, r"the batch has no 'label' entry \(keys: \['video', 'audio', 'y'\]\)"),
+        (
+            _item(label=None, y=0),
+            InputShapeError,
+            r"the batch has no 'label' entry \(keys: \['video', 'audio', 'y'\]\)",
+        ),
         (_item(label=0.5), ValueError, r"labels must be \(B,\) integers"),
         (_item(video=torch.zeros(T, C, S, S, dtype=torch.long)), TypeError, r"video batch must be floating point"),
-        ((torch.zeros(T, C, S, S), torch.zeros(1, F, M), 0), ValueError,
-         r"expected a batch \{stream: tensor, \.\.\., 'label': labels\} keyed by the model's streams \['video', "
-         r"'audio'\], got a list"),
+        (
+            (torch.zeros(T, C, S, S), torch.zeros(1, F, M), 0),
+            ValueError,
+            r"expected a batch \{stream: tensor, \.\.\., 'label': labels\} keyed by the model's streams \['video', "
+            r"'audio'\], got a list",
+        ),
     ],
-    ids=["video-rank", "audio-rank", "missing", "unknown", "missing-and-unknown", "no-label", "renamed-label",
-         "float-label", "int-stream", "tuple"],
+    ids=[
+        "video-rank",
+        "audio-rank",
+        "missing",
+        "unknown",
+        "missing-and-unknown",
+        "no-label",
+        "renamed-label",
+        "float-label",
+        "int-stream",
+        "tuple",
+    ],
 )
 def test_bad_batches_are_named_in_one_line(tmp_path, item, error, message):
     with warnings.catch_warnings(), pytest.raises(error, match=message) as raised:
@@ -235,7 +260,9 @@ def test_a_model_without_stream_names_is_rejected_by_name(tmp_path):
     class Positional(TinyAVModel):
         stream_names = None
 
-    with pytest.raises(TypeError, match=r"model Positional lacks \.stream_names; the recipe feeds batches by stream name"):
+    with pytest.raises(
+        TypeError, match=r"model Positional lacks \.stream_names; the recipe feeds batches by stream name"
+    ):
         train(Positional(), ClipSet(8), None, _cfg(tmp_path))
     with pytest.raises(TypeError, match=r"model Positional lacks \.stream_names"):
         evaluate(Positional(), ClipSet(3))

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 import torch
 import torch.nn.functional as F
-from .recipe_standin import ClipSet, make_model
 
 from mmadapt._io import to_jsonable, write_json
 from mmadapt.errors import ConfigError, MMAdaptError, NonFiniteError
@@ -18,6 +17,8 @@ from mmadapt.recipe import TrainConfig, train
 from mmadapt.recipe.callbacks import MetricsLogger
 from mmadapt.recipe.checkpoint import load_checkpoint
 from mmadapt.recipe.losses import LOSSES, register_loss
+
+from .recipe_standin import ClipSet, make_model
 
 _LOSS = "zz_test_nonfinite"
 _CALLS = {"n": 0}  # loss calls so far, shared by every get_loss() of the test (training comes first)
@@ -55,8 +56,15 @@ def bad_loss() -> Iterator[callable]:
 def _cfg(out_dir, **kw) -> TrainConfig:
     # 12 clips / batch 4 = 3 optimizer steps per epoch; one loss call per step
     base = dict(
-        epochs=3, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=1, lr=1e-2,
-        progress=False, keep_checkpoints=5,
+        epochs=3,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        out_dir=str(out_dir),
+        log_every=1,
+        lr=1e-2,
+        progress=False,
+        keep_checkpoints=5,
     )
     return TrainConfig(**{**base, **kw})
 
@@ -97,8 +105,11 @@ def test_max_nonfinite_steps_skips_bad_steps_and_the_run_finishes(tmp_path, bad_
 
 def test_one_bad_step_more_than_allowed_stops_the_run(tmp_path, bad_loss):
     cfg = _cfg(tmp_path, loss=bad_loss({1, 2}), max_nonfinite_steps=1)
-    with pytest.raises(NonFiniteError, match=r"^training stopped at epoch 1, step 1: loss nan.*\(2 non-finite steps, "
-                                             r"train.max_nonfinite_steps=1\)"):
+    with pytest.raises(
+        NonFiniteError,
+        match=r"^training stopped at epoch 1, step 1: loss nan.*\(2 non-finite steps, "
+        r"train.max_nonfinite_steps=1\)",
+    ):
         train(make_model(0), ClipSet(12), None, cfg)
     assert not (tmp_path / "adapter").exists() and not (tmp_path / "checkpoints").exists()
 

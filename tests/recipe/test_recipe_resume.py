@@ -10,10 +10,11 @@ import json
 
 import pytest
 import torch
-from .recipe_standin import ClipSet, make_model
 
 import mmadapt.recipe.loop as loop_module
 from mmadapt.recipe import Callback, TrainConfig, train
+
+from .recipe_standin import ClipSet, make_model
 
 
 class _Crash(Callback):

@@ -9,17 +9,27 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from .recipe_standin import ClipSet, make_model
-from .test_recipe_resume import _Crash
 
 from mmadapt.errors import ConfigError
 from mmadapt.recipe import TrainConfig, train
 from mmadapt.recipe.resume_changes import APPLIED, FREE, plan_resume
 
+from .recipe_standin import ClipSet, make_model
+from .test_recipe_resume import _Crash
+
 
 def _cfg(out_dir, **kw) -> TrainConfig:
-    base = dict(epochs=3, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=0, lr=1e-2,
-                keep_checkpoints=1, progress=False)
+    base = dict(
+        epochs=3,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        out_dir=str(out_dir),
+        log_every=0,
+        lr=1e-2,
+        keep_checkpoints=1,
+        progress=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -92,8 +102,19 @@ def test_execution_settings_may_change_freely(tmp_path):
 
 
 _KEYS = sorted(TrainConfig().to_dict())
-_OTHER = {"epochs": 7, "lr": 3e-3, "min_lr": 1e-6, "weight_decay": 0.5, "batch_size": 2, "seed": 9, "eps": 1e-6,
-          "betas": [0.5, 0.6], "grad_accum_steps": 3, "drop_last": False, "shuffle": False}
+_OTHER = {
+    "epochs": 7,
+    "lr": 3e-3,
+    "min_lr": 1e-6,
+    "weight_decay": 0.5,
+    "batch_size": 2,
+    "seed": 9,
+    "eps": 1e-6,
+    "betas": [0.5, 0.6],
+    "grad_accum_steps": 3,
+    "drop_last": False,
+    "shuffle": False,
+}
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,17 +14,27 @@ import time
 
 import pytest
 import torch
-from .recipe_standin import ClipSet, make_model
-from .test_recipe_resume import _Crash
 
 from mmadapt.errors import ConfigError, RunFolderError, RunFolderInUseError
 from mmadapt.recipe import TrainConfig, load_checkpoint, train
 from mmadapt.recipe.run_folder import HOLDER_FILE, RUN_FILE, claim_run_folder, inspect_run_folder
 
+from .recipe_standin import ClipSet, make_model
+from .test_recipe_resume import _Crash
+
 
 def _cfg(out_dir, **kw) -> TrainConfig:
-    base = dict(epochs=2, batch_size=4, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=1, lr=1e-2,
-                keep_checkpoints=1, progress=False)
+    base = dict(
+        epochs=2,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        out_dir=str(out_dir),
+        log_every=1,
+        lr=1e-2,
+        keep_checkpoints=1,
+        progress=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 

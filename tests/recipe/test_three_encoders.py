@@ -45,8 +45,9 @@ class ThreeStreamClips(torch.utils.data.Dataset):
 
 
 def _cfg(out_dir, **kw) -> TrainConfig:
-    base = dict(epochs=3, batch_size=4, lr=1e-2, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=1,
-                progress=False)
+    base = dict(
+        epochs=3, batch_size=4, lr=1e-2, num_workers=0, device="cpu", out_dir=str(out_dir), log_every=1, progress=False
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -72,7 +73,10 @@ def test_the_trainer_trains_evaluates_and_saves_a_three_stream_model(tmp_path):
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert any(k.startswith("fusion.") for k in changed) and any(k.startswith("head.") for k in changed)
     assert {s for s in ("audio", "video", "flow") if any(k.startswith(f"prompts.{s}.") for k in changed)} == {
-        "audio", "video", "flow"}
+        "audio",
+        "video",
+        "flow",
+    }
     assert 0.0 <= result.final["uar"] <= 1.0 and result.final["epoch"] == 3
 
     # the adapter the Trainer saved rebuilds the same model: identical logits and the same final metrics
@@ -120,6 +124,9 @@ def test_a_two_stream_batch_for_the_three_stream_model_names_the_missing_stream(
         def __getitem__(self, i):
             return {k: v for k, v in data[i].items() if k != "flow"}
 
-    with pytest.raises(ValueError, match=r"the model's streams are \['audio', 'video', 'flow'\], the batch has "
-                                         r"\['audio', 'video'\]: missing \['flow'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"the model's streams are \['audio', 'video', 'flow'\], the batch has "
+        r"\['audio', 'video'\]: missing \['flow'\]",
+    ):
         train(wrap_three(backbones), WithoutFlow(), None, _cfg(tmp_path, epochs=1))

@@ -39,8 +39,17 @@ Check = Callable[[Any], "str | None"]
 """``check(result)``: None when the result is right, else one line saying what is wrong."""
 
 _CLEAR_TYPES = (MMAdaptError, ValueError, TypeError, FileNotFoundError)
-_RAW_TYPES = (KeyError, AttributeError, IndexError, ZeroDivisionError, RecursionError, RuntimeError, UnicodeError,
-              AssertionError, NotImplementedError)
+_RAW_TYPES = (
+    KeyError,
+    AttributeError,
+    IndexError,
+    ZeroDivisionError,
+    RecursionError,
+    RuntimeError,
+    UnicodeError,
+    AssertionError,
+    NotImplementedError,
+)
 """Never a deliberate refusal (unless it is also an MMAdaptError): the user gets a traceback to debug."""
 _PACKAGE = str(Path(__import__("mmadapt").__file__).parent)
 
@@ -122,7 +131,7 @@ def classify(case: Case) -> Verdict:
     """Run ``case`` once and name its outcome."""
     try:
         result = case.run()
-    except BaseException as err:  # noqa: BLE001 - every escape is classified, KeyboardInterrupt aside
+    except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             raise
         verdict = classify_error(case, err)

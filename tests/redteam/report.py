@@ -60,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.redteam.report", description=__doc__.split("\n")[0])
     parser.add_argument("--slow", action="store_true", help="also run the cases that start subprocesses")
     parser.add_argument("--area", action="append", default=None, help="only this area (repeatable)")
-    parser.add_argument("--write", type=Path, default=None, metavar="PATH",
-                        help="also write the totals and every verdict as JSON")
+    parser.add_argument(
+        "--write", type=Path, default=None, metavar="PATH", help="also write the totals and every verdict as JSON"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     logging.getLogger("mmadapt").setLevel(logging.ERROR)  # the cases provoke warnings on purpose; totals only
@@ -82,12 +83,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         from mmadapt._io import write_json
 
-        write_json(args.write, {
-            "totals": {area: dict(row) for area, row in rows.items()},
-            "seconds": round(seconds, 1),
-            "cases": [{"id": c.id, "item": c.item, "expect": sorted(c.expect), "outcome": v.outcome,
-                       "pending": c.pending_reason, "detail": v.detail[:500]} for c, v in results],
-        })
+        write_json(
+            args.write,
+            {
+                "totals": {area: dict(row) for area, row in rows.items()},
+                "seconds": round(seconds, 1),
+                "cases": [
+                    {
+                        "id": c.id,
+                        "item": c.item,
+                        "expect": sorted(c.expect),
+                        "outcome": v.outcome,
+                        "pending": c.pending_reason,
+                        "detail": v.detail[:500],
+                    }
+                    for c, v in results
+                ],
+            },
+        )
         print(f"\nwrote {args.write}")
     return 1 if unexpected else 0
 

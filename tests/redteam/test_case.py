@@ -22,12 +22,22 @@ def _raise(err: BaseException):
 
 
 def test_an_mmadapt_error_of_one_line_naming_the_token_is_clear():
-    assert classify(_case(_raise(ConfigError("train.lr must be finite, got nan")), token=("train.lr", "nan"))).outcome \
+    assert (
+        classify(_case(_raise(ConfigError("train.lr must be finite, got nan")), token=("train.lr", "nan"))).outcome
         == "clear"
+    )
 
 
-@pytest.mark.parametrize("err", [KeyError("width"), AttributeError("x"), ZeroDivisionError(), RecursionError(),
-                                 RuntimeError("PytorchStreamReader failed")])
+@pytest.mark.parametrize(
+    "err",
+    [
+        KeyError("width"),
+        AttributeError("x"),
+        ZeroDivisionError(),
+        RecursionError(),
+        RuntimeError("PytorchStreamReader failed"),
+    ],
+)
 def test_traceback_type_errors_are_raw(err):
     assert classify(_case(_raise(err))).outcome == "raw"
 

@@ -256,7 +256,7 @@ class Anatomy(ABC):
     def _resize(self, input_size: tuple[int, int]) -> dict[str, torch.Tensor]:
         raise UnsupportedBackboneError(f"{self.family} cannot run at {input_size}")
 
-    def _unresize(self) -> None:
+    def _unresize(self) -> None:  # noqa: B027 - an optional hook: families that resize nothing keep the no-op
         """Undo what ``_resize`` changed (called on detach)."""
 
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from ..errors import UnknownNameError
+from ..pos_embed import infer_grid
 from .checkpoint_file import read_state_dict
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
-from ..pos_embed import infer_grid
 from .registry import create_backbone, is_registered, list_backbones
 from .state_loading import Resampler, load_state_into, matches_any
 
@@ -90,7 +90,11 @@ def _timm_pos_embed_resampler(
             raise CheckpointError(f"{source}: pos_embed {tuple(value.shape)}: {err}") from err
         # bicubic without antialias: the semantics of resample_grid_pos_embed
         return resample_abs_pos_embed(
-            value, new_size=new_grid, old_size=old, num_prefix_tokens=prefix, interpolation="bicubic",
+            value,
+            new_size=new_grid,
+            old_size=old,
+            num_prefix_tokens=prefix,
+            interpolation="bicubic",
             antialias=False,
         )
 
@@ -182,8 +186,9 @@ def _is_hf_config(spec: Spec) -> bool:
 _SOURCES: tuple[_Source, ...] = (
     _Source("mmadapt builder", lambda s: isinstance(s, str) and is_registered(s), _from_registry),
     _Source("transformers config", _is_hf_config, _from_hf_config),
-    _Source("local transformers directory", lambda s: isinstance(s, (str, PathLike)) and Path(s).is_dir(),
-            _from_hf_dir),
+    _Source(
+        "local transformers directory", lambda s: isinstance(s, (str, PathLike)) and Path(s).is_dir(), _from_hf_dir
+    ),
     _Source("timm model name", _is_timm_name, _from_timm),
 )
 

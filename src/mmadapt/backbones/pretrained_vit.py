@@ -14,9 +14,9 @@ from os import PathLike
 
 import torch
 
+from ..pos_embed import resample_grid_pos_embed
 from .checkpoint_file import read_state_dict
 from .load_report import BuiltBackbone, CheckpointError, LoadReport
-from ..pos_embed import resample_grid_pos_embed
 from .state_loading import load_state_into
 from .vit_config import ViTBackboneConfig, build_vit
 
@@ -48,9 +48,7 @@ def build_pretrained_vit(
 
     def fit_pos_embed(value: torch.Tensor, want: torch.Size) -> torch.Tensor:
         if value.ndim != 3 or value.shape[-1] != want[-1] or value.shape[1] <= prefix:
-            raise CheckpointError(
-                f"{checkpoint}: pos_embed {tuple(value.shape)} cannot be resampled to {tuple(want)}"
-            )
+            raise CheckpointError(f"{checkpoint}: pos_embed {tuple(value.shape)} cannot be resampled to {tuple(want)}")
         try:
             old_grid = checkpoint_grid(value.shape[1] - prefix)  # G -> (rows, cols)
         except ValueError as err:

@@ -31,10 +31,9 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmadapt.errors import ConfigError
-    from mmadapt.methods.mma_dfer.convert import from_official, save_converted
-    from mmadapt.methods.mma_dfer.convert.directory import MANIFEST
-
+    from ..errors import ConfigError
+    from ..methods.mma_dfer.convert import from_official, save_converted
+    from ..methods.mma_dfer.convert.directory import MANIFEST
     from ._common import check_output_dir
 
     check_output_dir(args.out)
@@ -60,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name:32s} {_size(size):>10s}")
     print(f"  {'total':32s} {_size(total):>10s}")
     trainable, everything = result.model.get_nb_trainable_parameters()
-    print(f"model: {trainable:,d} trainable / {everything:,d} parameters; load it with "
-          f"mmadapt.convert.load_converted({str(args.out)!r})")
+    print(
+        f"model: {trainable:,d} trainable / {everything:,d} parameters; load it with "
+        f"mmadapt.convert.load_converted({str(args.out)!r})"
+    )
     return 0

@@ -14,19 +14,27 @@ HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from mmadapt.demo.config import DemoConfig
+    from ..demo.config import DemoConfig
 
     d = DemoConfig()
     p.add_argument("--out", default=d.out_dir, help="folder for the dataset, runs, adapters and results")
-    p.add_argument("--ablations", action="store_true",
-                   help="also train mma-dfer-no-fusion, -no-temporal and -no-prompts and print a comparison")
+    p.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also train mma-dfer-no-fusion, -no-temporal and -no-prompts and print a comparison",
+    )
     p.add_argument("--epochs", type=int, default=d.epochs, help="adapter training epochs per preset")
     p.add_argument("--n-per-class", type=int, default=d.n_per_class, help="synthetic clips per class")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the data, the backbones and training")
-    p.add_argument("--seeds", type=int, nargs="+", default=None,
-                   help="run the whole demo once per seed (own data, pretraining, training; under OUT/seed_<k>) and "
-                        "print each preset's mean +- std UAR/WAR: ablation differences smaller than that spread "
-                        "are noise")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="run the whole demo once per seed (own data, pretraining, training; under OUT/seed_<k>) and "
+        "print each preset's mean +- std UAR/WAR: ablation differences smaller than that spread "
+        "are noise",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -34,8 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from mmadapt.demo.driver import DEMO_ABLATIONS, DemoConfig, run_demo
-
+    from ..demo.driver import DEMO_ABLATIONS, DemoConfig, run_demo
     from ._common import check_output_dir
 
     check_output_dir(Path(args.out))
@@ -43,21 +50,31 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("mmadapt").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("mmadapt.recipe.checkpoint").setLevel(max(logging.getLogger().level, logging.WARNING))
     presets = DEMO_ABLATIONS if args.ablations else ("mma-dfer",)
-    cfg = DemoConfig(out_dir=args.out, epochs=args.epochs, n_per_class=args.n_per_class, seed=args.seed,
-                     presets=presets, threads=args.threads)
+    cfg = DemoConfig(
+        out_dir=args.out,
+        epochs=args.epochs,
+        n_per_class=args.n_per_class,
+        seed=args.seed,
+        presets=presets,
+        threads=args.threads,
+    )
     if args.seeds:
         return _run_seeds(cfg, args)
     result = run_demo(cfg, progress=not args.no_progress)
-    print(f"\nunimodal pretraining, held-out MSE (1.0 = mean predictor): video {result.pretraining['video_mse']:.3f}, "
-          f"audio {result.pretraining['audio_mse']:.3f}")
+    print(
+        f"\nunimodal pretraining, held-out MSE (1.0 = mean predictor): video {result.pretraining['video_mse']:.3f}, "
+        f"audio {result.pretraining['audio_mse']:.3f}"
+    )
     print(f"{'preset':28s} {'UAR':>6s} {'WAR':>6s}")
     for preset, m in result.metrics.items():
         print(f"{preset:28s} {m['uar']:6.3f} {m['war']:6.3f}")
     print(f"\npredict {result.prediction['video']} (true: {result.prediction['true']}):")
     for rank, (name, probability) in enumerate(result.prediction["top"], start=1):
         print(f"  {rank}. {name:<24s} {probability:.4f}")
-    print(f"\nadapters, backbones, metrics and confusion matrices under {result.out_dir / 'runs'}; "
-          f"total {result.seconds:.0f} s")
+    print(
+        f"\nadapters, backbones, metrics and confusion matrices under {result.out_dir / 'runs'}; "
+        f"total {result.seconds:.0f} s"
+    )
     run_dir, clip = shlex.quote(result.prediction["adapter"]), shlex.quote(result.prediction["video"])
     print("next steps, on a run folder alone (it holds its backbones and experiment.yaml):")
     print(f"  mmadapt predict --adapter {run_dir} {clip}")
@@ -66,15 +83,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_seeds(cfg, args: argparse.Namespace) -> int:
-    from mmadapt.demo.driver import run_seed_sweep
+    from ..demo.driver import run_seed_sweep
 
     sweep = run_seed_sweep(cfg, args.seeds, progress=not args.no_progress)
     seeds = " ".join(f"{s:>6d}" for s in sweep.seeds)
     print(f"\n{'preset':28s} {'UAR mean':>9s} {'std':>6s} {'WAR mean':>9s} {'std':>6s}   UAR per seed {seeds}")
     for preset, row in sweep.summary.items():
         per_seed = " ".join(f"{u:6.3f}" for u in row["uar"])
-        print(f"{preset:28s} {row['uar_mean']:9.3f} {row['uar_std']:6.3f} {row['war_mean']:9.3f} "
-              f"{row['war_std']:6.3f}   {' ' * len('UAR per seed')} {per_seed}")
+        print(
+            f"{preset:28s} {row['uar_mean']:9.3f} {row['uar_std']:6.3f} {row['war_mean']:9.3f} "
+            f"{row['war_std']:6.3f}   {' ' * len('UAR per seed')} {per_seed}"
+        )
     total = sum(r.seconds for r in sweep.runs.values())
     print(f"\nper-seed results under {args.out}/seed_<k>, summary in {args.out}/seed_sweep.json; total {total:.0f} s")
     return 0

@@ -49,19 +49,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = _Formatter
     p.add_argument("spec", nargs="?", default=None, metavar="SPEC", help="the backbone to describe (forms above)")
     one = p.add_argument_group("with SPEC")
-    one.add_argument("--kwargs", default=None, metavar="YAML",
-                     help="constructor keywords as a YAML mapping, e.g. '{img_size: 160, drop_path_rate: 0.0}'")
+    one.add_argument(
+        "--kwargs",
+        default=None,
+        metavar="YAML",
+        help="constructor keywords as a YAML mapping, e.g. '{img_size: 160, drop_path_rate: 0.0}'",
+    )
     one.add_argument("--checkpoint", default=None, metavar="FILE", help="local weights file loaded strictly")
-    one.add_argument("--arch", default=None, metavar="NAME",
-                     help="when SPEC is a weights file: the builder or timm name (or HF folder) it is loaded into")
-    one.add_argument("--stream", default=None, metavar="NAME",
-                     help="stream name the backbone takes (video is per frame); for an experiment file, which of "
-                     "audio/video to describe (default: video for one backbone, both for an experiment)")
-    one.add_argument("--input-size", type=int, nargs="+", default=None, metavar="N",
-                     help="H [W]: input size the preset is attached at (default: the backbone's native size)")
+    one.add_argument(
+        "--arch",
+        default=None,
+        metavar="NAME",
+        help="when SPEC is a weights file: the builder or timm name (or HF folder) it is loaded into",
+    )
+    one.add_argument(
+        "--stream",
+        default=None,
+        metavar="NAME",
+        help="stream name the backbone takes (video is per frame); for an experiment file, which of "
+        "audio/video to describe (default: video for one backbone, both for an experiment)",
+    )
+    one.add_argument(
+        "--input-size",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="H [W]: input size the preset is attached at (default: the backbone's native size)",
+    )
     pair = p.add_argument_group("without SPEC (and --preset, --num-classes for both)")
-    p.add_argument("--preset", default="mma-dfer", help="preset name (see --list-presets); an experiment file's "
-                   "model.preset wins")
+    p.add_argument(
+        "--preset", default="mma-dfer", help="preset name (see --list-presets); an experiment file's model.preset wins"
+    )
     p.add_argument("--list-presets", action="store_true", help="list registered presets and exit")
     pair.add_argument("--audio-backbone", default="audiomae_vit_base", help="registered backbone name or timm name")
     pair.add_argument("--video-backbone", default="maeface_vit_base", help="registered backbone name or timm name")
@@ -202,10 +221,14 @@ def _name_targets(spec: str, args: argparse.Namespace) -> list[_Target]:
 
 _FORMS: tuple[_Form, ...] = (
     _Form("inline model.<stream> mapping", lambda s: s.lstrip().startswith("{"), _inline_targets),
-    _Form("experiment file", lambda s: Path(s).suffix in EXPERIMENT_SUFFIXES and Path(s).is_file(),
-          _experiment_targets),
-    _Form("run or adapter folder", lambda s: (Path(s) / EXPERIMENT_FILE).is_file(),
-          lambda s, args: _experiment_targets(str(Path(s) / EXPERIMENT_FILE), args)),
+    _Form(
+        "experiment file", lambda s: Path(s).suffix in EXPERIMENT_SUFFIXES and Path(s).is_file(), _experiment_targets
+    ),
+    _Form(
+        "run or adapter folder",
+        lambda s: (Path(s) / EXPERIMENT_FILE).is_file(),
+        lambda s, args: _experiment_targets(str(Path(s) / EXPERIMENT_FILE), args),
+    ),
     _Form("weights file", lambda s: Path(s).is_file(), _weights_targets),
     _Form("name or folder", lambda s: True, _name_targets),
 )
@@ -249,7 +272,8 @@ def _pair_table(args: argparse.Namespace) -> int:
     import torch
 
     import mmadapt
-    from mmadapt.backbones import create_backbone, list_backbones
+
+    from ..backbones import create_backbone, list_backbones
 
     def make(name: str, **kw):
         if name in list_backbones():
@@ -260,11 +284,15 @@ def _pair_table(args: argparse.Namespace) -> int:
 
     with torch.device("meta"):
         audio = make(args.audio_backbone)
-        video = make(args.video_backbone, img_size=args.img_size) if args.video_backbone in list_backbones() else make(
-            args.video_backbone
+        video = (
+            make(args.video_backbone, img_size=args.img_size)
+            if args.video_backbone in list_backbones()
+            else make(args.video_backbone)
         )
         model = mmadapt.wrap_encoders(audio, video, preset=args.preset, num_classes=args.num_classes)
-    rows = [(name, sum(p.numel() for p in module.parameters())) for name, module in sorted(model.adapter_modules().items())]
+    rows = [
+        (name, sum(p.numel() for p in module.parameters())) for name, module in sorted(model.adapter_modules().items())
+    ]
     width = max(len(n) for n, _ in rows)
     print(f"preset {args.preset}: audio {args.audio_backbone}, video {args.video_backbone} @ {args.img_size}px")
     for name, count in rows:

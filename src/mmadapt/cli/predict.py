@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
     if args.json is not None:
         if args.json.endswith(("/", os.sep)):  # Path() would drop the slash and write a file of that name
-            raise ConfigError(f"--json {args.json}: names a folder; give a file name such as {args.json}predictions.json")
+            raise ConfigError(
+                f"--json {args.json}: names a folder; give a file name such as {args.json}predictions.json"
+            )
         args.json = Path(args.json)
         check_output_file(args.json, "--json")  # before any clip is decoded
     audio_files = args.audio or [None] * len(args.videos)

@@ -3,7 +3,8 @@
 
 The run folder receives ``experiment.yaml`` (the resolved config, absolute paths), ``config.json``,
 ``metrics.jsonl``, ``summary.json`` (final = last epoch, the official protocol), ``confusion_final.{json,png}``,
-``run.json`` (the run id), ``checkpoints/`` and ``adapter/`` (``adapter_config.json`` + ``adapter_model.safetensors`` + experiment.yaml);
+``run.json`` (the run id), ``checkpoints/`` and ``adapter/`` (``adapter_config.json`` +
+``adapter_model.safetensors`` + experiment.yaml);
 with a test split also ``test_metrics.json`` and ``confusion_test.{json,png}``. With ``--folds`` each fold
 goes to ``fold_<k>/`` (data paths take a ``{fold}`` placeholder) and ``kfold_summary.json`` holds mean and std.
 Works under ``torchrun`` (only rank 0 writes files). A folder holding another run is refused unless ``--resume``
@@ -59,7 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "-q",
         "--quiet",
         action="store_true",
-        help="no progress bar and no per-epoch lines (train.progress=false train.epoch_lines=false); results still print",
+        help="no progress bar and no per-epoch lines (train.progress=false train.epoch_lines=false); "
+        "results still print",
     )
     p.add_argument(
         "--overwrite",

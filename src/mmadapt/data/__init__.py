@@ -7,7 +7,7 @@ indices), ``annotations`` (official lists, dataset registry), ``manifest`` (CSV/
 facenet-pytorch are imported only when used.
 """
 
-from mmadapt.data.annotations import (
+from .annotations import (
     DATASET_SPECS,
     AnnotationRecord,
     AudioRule,
@@ -17,16 +17,16 @@ from mmadapt.data.annotations import (
     read_annotation_list,
     register_dataset_spec,
 )
-from mmadapt.data.config import DataConfig
-from mmadapt.data.dataset import ClipDatasetBase, FrameFolderDataset, VideoManifestDataset
-from mmadapt.data.decode import AudioTrack, MissingAudioError, VideoFrames, decode_audio, decode_media, decode_video
-from mmadapt.data.probe import MediaInfo, probe_media
-from mmadapt.data.errors import AnnotationError, DataCheckError, DataFileError, DecodeError
-from mmadapt.data.faces import ClipFaces, FaceCropConfig, FacePrepReport, prep_faces
-from mmadapt.data.fbank import FbankConfig, audio_features, fit_frames, kaldi_fbank, normalise_fbank, silent_features
-from mmadapt.data.manifest import ManifestRecord, read_manifest
-from mmadapt.data.sampling import padded_indices, test_indices, train_indices
-from mmadapt.data.synthetic import (
+from .config import DataConfig
+from .dataset import ClipDatasetBase, FrameFolderDataset, VideoManifestDataset
+from .decode import AudioTrack, MissingAudioError, VideoFrames, decode_audio, decode_media, decode_video
+from .errors import AnnotationError, DataCheckError, DataFileError, DecodeError
+from .faces import ClipFaces, FaceCropConfig, FacePrepReport, prep_faces
+from .fbank import FbankConfig, audio_features, fit_frames, kaldi_fbank, normalise_fbank, silent_features
+from .manifest import ManifestRecord, read_manifest
+from .probe import MediaInfo, probe_media
+from .sampling import padded_indices, test_indices, train_indices
+from .synthetic import (
     SYNTHETIC_CLASSES,
     SyntheticConfig,
     SyntheticDataset,
@@ -34,9 +34,11 @@ from mmadapt.data.synthetic import (
     make_synthetic_dataset,
     synthesize_clip,
 )
-from mmadapt.data.transforms import ClipTransform, TransformConfig, random_resized_crop_box
+from .transforms import ClipTransform, TransformConfig, random_resized_crop_box
 
 __all__ = [
+    "DATASET_SPECS",
+    "SYNTHETIC_CLASSES",
     "AnnotationError",
     "AnnotationRecord",
     "AudioRule",
@@ -44,7 +46,6 @@ __all__ = [
     "ClipDatasetBase",
     "ClipFaces",
     "ClipTransform",
-    "DATASET_SPECS",
     "DataCheckError",
     "DataConfig",
     "DataFileError",
@@ -57,7 +58,6 @@ __all__ = [
     "ManifestRecord",
     "MediaInfo",
     "MissingAudioError",
-    "SYNTHETIC_CLASSES",
     "SyntheticConfig",
     "SyntheticDataset",
     "TransformConfig",
@@ -67,7 +67,6 @@ __all__ = [
     "decode_audio",
     "decode_media",
     "decode_video",
-    "probe_media",
     "fit_frames",
     "get_dataset_spec",
     "kaldi_fbank",
@@ -77,6 +76,7 @@ __all__ = [
     "normalise_fbank",
     "padded_indices",
     "prep_faces",
+    "probe_media",
     "random_resized_crop_box",
     "read_annotation_list",
     "read_manifest",

@@ -13,10 +13,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmadapt._io import read_user_text
-from mmadapt.data.errors import AnnotationError
-from mmadapt.errors import ConfigError, RegistryError, UnknownNameError
-from mmadapt.registry import Registry
+from .._io import read_user_text
+from ..errors import ConfigError, RegistryError, UnknownNameError
+from ..registry import Registry
+from .errors import AnnotationError
 
 __all__ = [
     "DATASET_SPECS",
@@ -236,9 +236,7 @@ def _annotation_record(text: str, num_classes: int | None, base: Path, src: Path
     if count < 1:
         raise AnnotationError(src, line_no, f"num_frames must be >= 1, got {count}")
     if label < 0 or (num_classes is not None and label >= num_classes):
-        raise AnnotationError(
-            src, line_no, f"label {label} outside [0, {num_classes or 'inf'}) (labels are 0-based)"
-        )
+        raise AnnotationError(src, line_no, f"label {label} outside [0, {num_classes or 'inf'}) (labels are 0-based)")
     frame_dir = Path(folder)
     return AnnotationRecord(frame_dir if frame_dir.is_absolute() else base / frame_dir, count, label, src, line_no)
 

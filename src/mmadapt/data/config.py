@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmadapt.config_base import ConfigBase
-from mmadapt.data.fbank import FbankConfig
-from mmadapt.data.transforms import TransformConfig
-from mmadapt.errors import ConfigError
+from ..config_base import ConfigBase
+from ..errors import ConfigError
+from .fbank import FbankConfig
+from .transforms import TransformConfig
 
 __all__ = ["DataConfig"]
 

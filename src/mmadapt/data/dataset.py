@@ -29,17 +29,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from mmadapt.data.annotations import AnnotationRecord, AudioRule, DatasetSpec, get_dataset_spec, read_annotation_list
-from mmadapt.data.batch import LABEL_KEY, Sample
-from mmadapt.data.config import DataConfig
-from mmadapt.data.decode import AudioTrack, decode_audio, decode_media
-from mmadapt.data.errors import DataFileError, DecodeError
-from mmadapt.data.fbank import audio_features, silent_features
-from mmadapt.data.manifest import ManifestRecord, read_manifest
-from mmadapt.data.probe import MissingAudioError
-from mmadapt.data.sampling import test_indices, train_indices
-from mmadapt.data.transforms import ClipTransform
-from mmadapt.errors import ConfigError
+from ..errors import ConfigError
+from .annotations import AnnotationRecord, AudioRule, DatasetSpec, get_dataset_spec, read_annotation_list
+from .batch import LABEL_KEY, Sample
+from .config import DataConfig
+from .decode import AudioTrack, decode_audio, decode_media
+from .errors import DataFileError, DecodeError
+from .fbank import audio_features, silent_features
+from .manifest import ManifestRecord, read_manifest
+from .probe import MissingAudioError
+from .sampling import test_indices, train_indices
+from .transforms import ClipTransform
 
 __all__ = ["ClipDatasetBase", "FrameFolderDataset", "Item", "VideoManifestDataset"]
 

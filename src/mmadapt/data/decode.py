@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mmadapt.data.errors import DecodeError
-from mmadapt.data.probe import MissingAudioError, open_container, probe_media
+from .errors import DecodeError
+from .probe import MissingAudioError, open_container, probe_media
 
 __all__ = ["AudioTrack", "MissingAudioError", "VideoFrames", "decode_audio", "decode_media", "decode_video"]
 

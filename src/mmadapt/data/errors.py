@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from mmadapt.errors import MMAdaptError
+from ..errors import MMAdaptError
 
 __all__ = ["AnnotationError", "DataCheckError", "DataFileError", "DecodeError"]
 

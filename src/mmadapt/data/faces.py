@@ -28,12 +28,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mmadapt._io import atomic_path
-from mmadapt.config_base import ConfigBase
-from mmadapt.data.annotations import AudioRule
-from mmadapt.data.decode import decode_media
-from mmadapt.data.wav import write_wav
-from mmadapt.errors import ConfigError
+from .._io import atomic_path
+from ..config_base import ConfigBase
+from ..errors import ConfigError
+from .annotations import AudioRule
+from .decode import decode_media
+from .wav import write_wav
 
 __all__ = ["ClipFaces", "FaceCropConfig", "FaceDetector", "FacePrepReport", "prep_faces", "square_box"]
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from mmadapt.config_base import ConfigBase
-from mmadapt.errors import ConfigError, InputShapeError
+from ..config_base import ConfigBase
+from ..errors import ConfigError, InputShapeError
 
 __all__ = [
     "FbankConfig",

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmadapt._io import read_user_text
-from mmadapt.data.errors import AnnotationError
+from .._io import read_user_text
+from .errors import AnnotationError
 
 __all__ = ["ManifestRecord", "read_manifest"]
 

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmadapt.data.annotations import AudioRule, read_annotation_list
-from mmadapt.data.dataset import IMAGE_SUFFIXES, ZEROS_HINT
-from mmadapt.data.errors import AnnotationError, DataFileError
-from mmadapt.data.manifest import read_manifest
-from mmadapt.data.probe import MissingAudioError, probe_media
-from mmadapt.errors import ConfigError
+from ..errors import ConfigError
+from .annotations import AudioRule, read_annotation_list
+from .dataset import IMAGE_SUFFIXES, ZEROS_HINT
+from .errors import AnnotationError, DataFileError
+from .manifest import read_manifest
+from .probe import MissingAudioError, probe_media
 
 __all__ = ["NO_AUDIO_RULE", "DataProblem", "SplitCheck", "check_annotation_list", "check_manifest"]
 

@@ -26,7 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from mmadapt.data.errors import DataFileError, DecodeError
+from .errors import DataFileError, DecodeError
 
 __all__ = [
     "MediaInfo",
@@ -200,9 +200,7 @@ def _rate(value: Fraction | None) -> float | None:
     return float(value) if value else None
 
 
-def probe_media(
-    path: str | os.PathLike[str], *, require_video: bool = False, require_audio: bool = False
-) -> MediaInfo:
+def probe_media(path: str | os.PathLike[str], *, require_video: bool = False, require_audio: bool = False) -> MediaInfo:
     """Classify ``path`` without decoding it; raise the error of its kind, naming the file.
 
     ``require_video``/``require_audio`` make a missing stream an error (:class:`MissingVideoError`,
@@ -218,7 +216,9 @@ def probe_media(
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
-            raise NotMediaError(src, f"is not a media file: its {container.format.name} container has no audio or video")
+            raise NotMediaError(
+                src, f"is not a media file: its {container.format.name} container has no audio or video"
+            )
         count = _check_complete(src, container, [s for s in (video, audio) if s is not None])
         if require_video and video is None:
             raise MissingVideoError(src, f"has no video stream (a {container.format.name} file holding audio only)")

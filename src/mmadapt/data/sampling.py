@@ -12,8 +12,8 @@ The caller owns randomness: pass a ``torch.Generator`` or ``random.Random``; Non
 
 from __future__ import annotations
 
-from mmadapt.data._rng import Rng, randint
-from mmadapt.errors import ConfigError
+from ..errors import ConfigError
+from ._rng import Rng, randint
 
 __all__ = ["Rng", "padded_indices", "test_indices", "train_indices"]
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmadapt.config_base import ConfigBase
-from mmadapt.data._rng import Rng, randint, uniform
-from mmadapt.errors import ConfigError, InputShapeError
+from ..config_base import ConfigBase
+from ..errors import ConfigError, InputShapeError
+from ._rng import Rng, randint, uniform
 
 __all__ = ["ClipTransform", "CropBox", "TransformConfig", "random_resized_crop_box"]
 

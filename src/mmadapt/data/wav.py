@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mmadapt._io import atomic_path
-from mmadapt.data.decode import AudioTrack
+from .._io import atomic_path
+from .decode import AudioTrack
 
 __all__ = ["write_wav"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from mmadapt.demo.driver import (
+    from .driver import (
         DEMO_ABLATIONS,
         DEMO_TIMM_VIT,
         DemoConfig,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         run_demo,
         run_seed_sweep,
     )
-    from mmadapt.demo.scenes import (
+    from .scenes import (
         ACTION_NAMES,
         CLASS_CUES,
         SYNTHETIC_CLASSES,
@@ -76,9 +76,9 @@ __all__ = [
     "CLASS_CUES",
     "DEMO_ABLATIONS",
     "DEMO_TIMM_VIT",
+    "SYNTHETIC_CLASSES",
     "DemoConfig",
     "DemoResult",
-    "SYNTHETIC_CLASSES",
     "SeedSweep",
     "SyntheticConfig",
     "SyntheticDataset",

@@ -56,8 +56,21 @@ class DemoConfig(ConfigBase):
         super().__post_init__()  # type checks by annotation
         require_at_least(self, 4, "n_per_class")
         require_at_least(
-            self, 1, "img_size", "num_frames", "audio_frames", "mel_bins", "width", "depth", "heads", "video_patch",
-            "audio_patch", "pretrain_clips", "epochs", "batch_size", "threads",
+            self,
+            1,
+            "img_size",
+            "num_frames",
+            "audio_frames",
+            "mel_bins",
+            "width",
+            "depth",
+            "heads",
+            "video_patch",
+            "audio_patch",
+            "pretrain_clips",
+            "epochs",
+            "batch_size",
+            "threads",
         )
         require_at_least(self, 0, "pretrain_steps")
         if self.img_size % self.video_patch or self.audio_frames % self.audio_patch or self.mel_bins % self.audio_patch:

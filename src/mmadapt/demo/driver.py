@@ -35,8 +35,14 @@ from torch.utils.data import Dataset
 from .._io import write_json
 from ..errors import ConfigError
 from .config import DemoConfig
-from .scenes import SYNTHETIC_CLASSES, SyntheticConfig, expression_track, make_synthetic_dataset, speaker_traits
-from .scenes import synthesize_clip
+from .scenes import (
+    SYNTHETIC_CLASSES,
+    SyntheticConfig,
+    expression_track,
+    make_synthetic_dataset,
+    speaker_traits,
+    synthesize_clip,
+)
 
 __all__ = [
     "DEMO_ABLATIONS",
@@ -69,8 +75,9 @@ def backbone_kwargs(cfg: DemoConfig) -> dict[str, dict[str, Any]]:
     # Both pool the mean of their patch tokens, as AudioMAE does when fine-tuned: a small face model learns facial
     # actions from it far faster than from a CLS token, and a time-averaged spectrogram says nothing about
     # intonation -- which the adapters must then find inside the encoder.
-    common = dict(embed_dim=cfg.width, depth=cfg.depth, num_heads=cfg.heads, num_classes=0, class_token=False,
-                  global_pool="avg")
+    common = dict(
+        embed_dim=cfg.width, depth=cfg.depth, num_heads=cfg.heads, num_classes=0, class_token=False, global_pool="avg"
+    )
     return {  # lists, not tuples: the keywords round-trip through YAML
         "audio": dict(img_size=[cfg.audio_frames, cfg.mel_bins], patch_size=cfg.audio_patch, in_chans=1, **common),
         "video": dict(img_size=cfg.img_size, patch_size=cfg.video_patch, in_chans=3, **common),
@@ -190,8 +197,12 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     out = Path(cfg.out_dir)
     syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
     data = make_synthetic_dataset(out / "data", n_per_class=cfg.n_per_class, seed=cfg.seed, config=syn)
-    data_cfg = DataConfig(num_frames=cfg.num_frames, mode="test", transform={"img_size": cfg.img_size},
-                          audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins})
+    data_cfg = DataConfig(
+        num_frames=cfg.num_frames,
+        mode="test",
+        transform={"img_size": cfg.img_size},
+        audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins},
+    )
     train_set = _Memo(VideoManifestDataset(data.train_manifest, data_cfg, class_names=SYNTHETIC_CLASSES))
     test_set = _Memo(VideoManifestDataset(data.test_manifest, data_cfg, class_names=SYNTHETIC_CLASSES))
 
@@ -205,17 +216,35 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     for preset in cfg.presets:
         torch.manual_seed(cfg.seed)
         model = mmadapt.wrap_encoders(
-            copy.deepcopy(audio_vit), copy.deepcopy(video_vit), preset=demo_model_config(preset, audio_vit, video_vit, cfg)
+            copy.deepcopy(audio_vit),
+            copy.deepcopy(video_vit),
+            preset=demo_model_config(preset, audio_vit, video_vit, cfg),
         )
         train_cfg = TrainConfig(
-            epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, num_workers=0, device="cpu", amp="off",
-            out_dir=str(out / "runs" / preset), progress=progress, log_every=0, seed=cfg.seed + 1, overwrite=True,
+            epochs=cfg.epochs,
+            lr=cfg.lr,
+            batch_size=cfg.batch_size,
+            num_workers=0,
+            device="cpu",
+            amp="off",
+            out_dir=str(out / "runs" / preset),
+            progress=progress,
+            log_every=0,
+            seed=cfg.seed + 1,
+            overwrite=True,
             epoch_lines=False,  # EpochReport logs the demo's own line per epoch
         )
-        result = train(model, train_set, test_set, train_cfg, callbacks=[EpochReport(preset)],
-                       class_names=SYNTHETIC_CLASSES)
+        result = train(
+            model, train_set, test_set, train_cfg, callbacks=[EpochReport(preset)], class_names=SYNTHETIC_CLASSES
+        )
         run_dirs[preset] = save_run_folder(
-            Path(train_cfg.out_dir), preset, {"audio": audio_vit, "video": video_vit}, cfg, data, data_cfg, train_cfg,
+            Path(train_cfg.out_dir),
+            preset,
+            {"audio": audio_vit, "video": video_vit},
+            cfg,
+            data,
+            data_cfg,
+            train_cfg,
             demo_adapter_overrides(preset, audio_vit, video_vit, cfg),
         )
         final = result.final
@@ -226,12 +255,19 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     prediction = predict_clip(last_model, test_set, data.test_manifest, SYNTHETIC_CLASSES) if last_model else {}
     if last_model is not None:
         prediction["adapter"] = str(run_dirs[cfg.presets[0]])  # last_model is the first preset's
-    result = DemoResult(out, metrics, pretraining, prediction, time.perf_counter() - start, run_dirs,
-                        data.test_manifest)
-    write_json(out / "demo_results.json", {
-        "config": asdict(cfg), "metrics": metrics, "pretraining": pretraining, "prediction": prediction,
-        "seconds": result.seconds,
-    })
+    result = DemoResult(
+        out, metrics, pretraining, prediction, time.perf_counter() - start, run_dirs, data.test_manifest
+    )
+    write_json(
+        out / "demo_results.json",
+        {
+            "config": asdict(cfg),
+            "metrics": metrics,
+            "pretraining": pretraining,
+            "prediction": prediction,
+            "seconds": result.seconds,
+        },
+    )
     return result
 
 
@@ -254,8 +290,9 @@ def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> 
         raise ConfigError(f"run_seed_sweep needs distinct seeds, got {seeds}")
     runs: dict[int, DemoResult] = {}
     for seed in seeds:
-        runs[seed] = run_demo(replace(cfg, seed=seed, out_dir=str(Path(cfg.out_dir) / f"seed_{seed}")),
-                              progress=progress)
+        runs[seed] = run_demo(
+            replace(cfg, seed=seed, out_dir=str(Path(cfg.out_dir) / f"seed_{seed}")), progress=progress
+        )
     summary: dict[str, dict[str, Any]] = {}
     for preset in cfg.presets:
         row: dict[str, Any] = {}

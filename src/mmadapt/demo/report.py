@@ -20,6 +20,10 @@ class EpochReport(Callback):
 
     def on_epoch_end(self, state: Any, record: dict[str, Any]) -> None:
         logger.info(
-            "%s epoch %d: train loss %.3f | val UAR %.3f WAR %.3f", self.preset, record["epoch"],
-            record["train_loss"], record.get("val_uar", float("nan")), record.get("val_war", float("nan")),
+            "%s epoch %d: train loss %.3f | val UAR %.3f WAR %.3f",
+            self.preset,
+            record["epoch"],
+            record["train_loss"],
+            record.get("val_uar", float("nan")),
+            record.get("val_war", float("nan")),
         )

@@ -35,19 +35,19 @@ from typing import Any
 
 import numpy as np
 
-from mmadapt._io import atomic_path, atomic_write_json
-from mmadapt.config_base import ConfigBase
-from mmadapt.errors import ConfigError
+from .._io import atomic_path, atomic_write_json
+from ..config_base import ConfigBase
+from ..errors import ConfigError
 
 __all__ = [
+    "ACTION_NAMES",
     "CLASS_CUES",
     "SYNTHETIC_CLASSES",
     "SyntheticConfig",
     "SyntheticDataset",
+    "expression_track",
     "load_class_names",
     "make_synthetic_dataset",
-    "ACTION_NAMES",
-    "expression_track",
     "speaker_traits",
     "synthesize_clip",
 ]

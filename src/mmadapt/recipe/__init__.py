@@ -1,7 +1,7 @@
 """Training and evaluation engine of the MMA-DFER recipe: config, loop, callbacks, metrics,
 checkpoints, DDP and the k-fold driver."""
 
-from mmadapt.recipe.callbacks import (
+from .callbacks import (
     BestMetric,
     Callback,
     MetricsLogger,
@@ -9,16 +9,16 @@ from mmadapt.recipe.callbacks import (
     TensorBoardLogger,
     TrainState,
 )
-from mmadapt.recipe.checkpoint import TrainingCheckpoint, find_latest_checkpoint, load_checkpoint, save_checkpoint
-from mmadapt.recipe.config import TrainConfig, apply_overrides
-from mmadapt.recipe.distributed import DistInfo, get_dist_info, init_distributed
-from mmadapt.recipe.demo import DemoConfig, run_demo
-from mmadapt.recipe.evaluation import evaluate
-from mmadapt.recipe.experiment import ExperimentConfig, build_datasets, build_model
-from mmadapt.recipe.kfold import FoldResult, KFoldResult, run_kfold
-from mmadapt.recipe.loop import Trainer, TrainResult, train
-from mmadapt.recipe.losses import LOSSES, get_loss, list_losses, register_loss
-from mmadapt.recipe.metrics import (
+from .checkpoint import TrainingCheckpoint, find_latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig, apply_overrides
+from .demo import DemoConfig, run_demo
+from .distributed import DistInfo, get_dist_info, init_distributed
+from .evaluation import evaluate
+from .experiment import ExperimentConfig, build_datasets, build_model
+from .kfold import FoldResult, KFoldResult, run_kfold
+from .loop import Trainer, TrainResult, train
+from .losses import LOSSES, get_loss, list_losses, register_loss
+from .metrics import (
     ClassificationMetrics,
     compute_metrics,
     confusion_matrix,
@@ -26,10 +26,12 @@ from mmadapt.recipe.metrics import (
     uar,
     war,
 )
-from mmadapt.recipe.protocols import LABEL_KEY, Batch, StreamModel
-from mmadapt.recipe.rng import seed_everything
+from .protocols import LABEL_KEY, Batch, StreamModel
+from .rng import seed_everything
 
 __all__ = [
+    "LABEL_KEY",
+    "LOSSES",
     "Batch",
     "BestMetric",
     "Callback",
@@ -39,8 +41,6 @@ __all__ = [
     "ExperimentConfig",
     "FoldResult",
     "KFoldResult",
-    "LABEL_KEY",
-    "LOSSES",
     "MetricsLogger",
     "ProgressBar",
     "StreamModel",

@@ -34,9 +34,9 @@ from typing import Any
 
 import torch
 
-from mmadapt._io import write_torch
-from mmadapt._torch_load import safe_torch_load
-from mmadapt.errors import CheckpointError
+from .._io import write_torch
+from .._torch_load import safe_torch_load
+from ..errors import CheckpointError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -124,9 +124,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> TrainingCheckpoint:
     payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(
-            f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT!r} (found {found!r})"
-        )
+        raise CheckpointError(f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT!r} (found {found!r})")
     missing = [key for key in _REQUIRED if key not in payload]
     if missing:
         raise CheckpointError(f"{path}: training checkpoint lacks {missing}")

@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import torch
 
-from mmadapt._io import write_json, write_text
-from mmadapt._version import __version__
-from mmadapt.config_base import ConfigBase, apply_overrides
-from mmadapt.errors import ConfigError, UnknownNameError
-from mmadapt.recipe.losses import LOSSES
+from .._io import write_json, write_text
+from .._version import __version__
+from ..config_base import ConfigBase, apply_overrides
+from ..errors import ConfigError, UnknownNameError
+from .losses import LOSSES
 
 __all__ = ["AmpMode", "BackboneDtype", "TrainConfig", "apply_overrides", "default_num_workers", "library_version"]
 
@@ -137,7 +137,13 @@ class TrainConfig(ConfigBase):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
         non_negative = (
-            "weight_decay", "eps", "min_lr", "num_workers", "eval_every", "log_every", "max_nonfinite_steps"
+            "weight_decay",
+            "eps",
+            "min_lr",
+            "num_workers",
+            "eval_every",
+            "log_every",
+            "max_nonfinite_steps",
         )
         for name in non_negative:
             if getattr(self, name) < 0:

@@ -15,10 +15,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mmadapt.data import AudioRule, get_dataset_spec
-from mmadapt.data.errors import DataCheckError
-from mmadapt.data.preflight import SplitCheck, check_annotation_list, check_manifest
-from mmadapt.recipe.experiment import ExperimentConfig, class_names
+from ..data import AudioRule, get_dataset_spec
+from ..data.errors import DataCheckError
+from ..data.preflight import SplitCheck, check_annotation_list, check_manifest
+from .experiment import ExperimentConfig, class_names
 
 __all__ = ["SHOWN_PROBLEMS", "check_experiment_data"]
 
@@ -38,7 +38,10 @@ def _check_split(cfg: ExperimentConfig, path: str, num_classes: int | None) -> S
     names = class_names(cfg)
     if src.kind == "manifest":
         return check_manifest(
-            path, class_names=names, num_classes=num_classes, missing_audio=data.missing_audio,
+            path,
+            class_names=names,
+            num_classes=num_classes,
+            missing_audio=data.missing_audio,
             sample_rate=data.sample_rate,
         )
     spec = get_dataset_spec(src.dataset) if src.dataset is not None else None
@@ -46,8 +49,12 @@ def _check_split(cfg: ExperimentConfig, path: str, num_classes: int | None) -> S
         rule: AudioRule | None = AudioRule(Path(src.audio_dir), src.audio_pattern)
     else:
         rule = spec.audio_rule(src.root) if spec is not None and src.root is not None else None
-    count = spec.num_classes if spec is not None else num_classes if num_classes is not None else (
-        len(names) if names is not None else None
+    count = (
+        spec.num_classes
+        if spec is not None
+        else num_classes
+        if num_classes is not None
+        else (len(names) if names is not None else None)
     )
     return check_annotation_list(
         path, count, root=src.root, audio_rule=rule, missing_audio=data.missing_audio, sample_rate=data.sample_rate

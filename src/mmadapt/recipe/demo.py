@@ -1,4 +1,4 @@
 """Moved to :mod:`mmadapt.demo.driver` (the demo wing); this module keeps the old import path working."""
 
-from mmadapt.demo.driver import *  # noqa: F403  (its __all__, listed once there)
-from mmadapt.demo.driver import __all__  # noqa: F401
+from ..demo.driver import *  # noqa: F403  (its __all__, listed once there)
+from ..demo.driver import __all__  # noqa: F401

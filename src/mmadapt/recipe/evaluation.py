@@ -20,11 +20,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mmadapt.errors import InputShapeError
-from mmadapt.recipe.distributed import DistInfo, ShardSampler, gather_uneven, get_dist_info
-from mmadapt.recipe.losses import get_loss
-from mmadapt.recipe.metrics import ClassificationMetrics, compute_metrics
-from mmadapt.recipe.protocols import LABEL_KEY, Batch, StreamModel, stream_layout
+from ..errors import InputShapeError
+from .distributed import DistInfo, ShardSampler, gather_uneven, get_dist_info
+from .losses import get_loss
+from .metrics import ClassificationMetrics, compute_metrics
+from .protocols import LABEL_KEY, Batch, StreamModel, stream_layout
 
 __all__ = [
     "autocast_context",
@@ -209,7 +209,7 @@ def _cat(
 
 
 def _maybe_progress(loader: DataLoader[Any], enabled: bool, desc: str) -> Any:
-    from mmadapt.recipe.callbacks.progress import progress_enabled
+    from .callbacks.progress import progress_enabled
 
     if not progress_enabled(enabled):
         return loader

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from mmadapt._io import read_user_text, write_json, write_text
-from mmadapt.config import MultimodalConfig
-from mmadapt.config_base import ConfigBase, apply_overrides
-from mmadapt.data import (
+from .._io import read_user_text, write_json, write_text
+from ..config import MultimodalConfig
+from ..config_base import ConfigBase, apply_overrides
+from ..data import (
     AudioRule,
     ClipDatasetBase,
     DataConfig,
@@ -44,13 +44,13 @@ from mmadapt.data import (
     VideoManifestDataset,
     get_dataset_spec,
 )
-from mmadapt.data.preflight import NO_AUDIO_RULE
-from mmadapt.errors import CheckpointError, ConfigError, UnknownNameError
-from mmadapt.presets import PRESETS
-from mmadapt.recipe.config import TrainConfig
+from ..data.preflight import NO_AUDIO_RULE
+from ..errors import CheckpointError, ConfigError, UnknownNameError
+from ..presets import PRESETS
+from .config import TrainConfig
 
 if TYPE_CHECKING:
-    from mmadapt.backbones import BuiltBackbone
+    from ..backbones import BuiltBackbone
 
 __all__ = [
     "BackboneSpec",
@@ -350,7 +350,7 @@ def _read_class_names(path: Path) -> list[str]:
             raise ConfigError(f"{path}: invalid JSON ({getattr(err, 'msg', 'nested too deeply')})") from None
         names = obj.get("classes") if isinstance(obj, dict) else obj
         if not isinstance(names, list) or not names:
-            raise ConfigError(f"{path}: expected a JSON list of class names or {{\"classes\": [...]}}")
+            raise ConfigError(f'{path}: expected a JSON list of class names or {{"classes": [...]}}')
         return [str(n) for n in names]
     names = [line.strip() for line in text.splitlines() if line.strip()]
     if not names:
@@ -371,7 +371,7 @@ def num_classes(cfg: ExperimentConfig) -> int:
 
 def load_backbone_spec(spec: BackboneSpec, stream: str) -> BuiltBackbone:
     """``load_backbone`` of one ``model.<stream>`` entry; every failure is one MMAdaptError naming the entry."""
-    from mmadapt.backbones import load_backbone
+    from ..backbones import load_backbone
 
     try:
         return load_backbone(spec.name, spec.checkpoint, **spec.kwargs)
@@ -408,7 +408,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
 
     The adapters are initialised from the global RNG: the caller seeds it.
     """
-    from mmadapt.model import wrap_encoders
+    from ..model import wrap_encoders
 
     audio, video = build_backbones(cfg)
     return wrap_encoders(audio, video, preset=cfg.model.preset, num_classes=num_classes(cfg), **model_overrides(cfg))

@@ -18,14 +18,14 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-from mmadapt._io import write_json
-from mmadapt.recipe.callbacks import Callback
-from mmadapt.recipe.config import TrainConfig, library_version
-from mmadapt.recipe.distributed import get_dist_info
-from mmadapt.recipe.evaluation import evaluate
-from mmadapt.recipe.loop import train
-from mmadapt.recipe.metrics import save_confusion_matrix
-from mmadapt.recipe.protocols import StreamModel
+from .._io import write_json
+from .callbacks import Callback
+from .config import TrainConfig, library_version
+from .distributed import get_dist_info
+from .evaluation import evaluate
+from .loop import train
+from .metrics import save_confusion_matrix
+from .protocols import StreamModel
 
 __all__ = ["FoldResult", "KFoldResult", "run_kfold"]
 

@@ -41,9 +41,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mmadapt._io import write_json
-from mmadapt.errors import NonFiniteError
-from mmadapt.recipe.callbacks import (
+from .._io import write_json
+from ..errors import NonFiniteError
+from .callbacks import (
     BestMetric,
     Callback,
     CallbackList,
@@ -53,7 +53,7 @@ from mmadapt.recipe.callbacks import (
     TensorBoardLogger,
     TrainState,
 )
-from mmadapt.recipe.checkpoint import (
+from .checkpoint import (
     TrainingCheckpoint,
     find_latest_checkpoint,
     load_checkpoint,
@@ -61,8 +61,8 @@ from mmadapt.recipe.checkpoint import (
     resolve_resume,
     save_checkpoint,
 )
-from mmadapt.recipe.config import TrainConfig, library_version
-from mmadapt.recipe.distributed import (
+from .config import TrainConfig, library_version
+from .distributed import (
     DistInfo,
     all_gather_objects,
     all_reduce_mean,
@@ -71,13 +71,13 @@ from mmadapt.recipe.distributed import (
     make_train_sampler,
     wrap_ddp,
 )
-from mmadapt.recipe.evaluation import autocast_context, count_views, evaluate, split_batch
-from mmadapt.recipe.losses import get_loss
-from mmadapt.recipe.metrics import ClassificationMetrics, save_confusion_matrix
-from mmadapt.recipe.protocols import StreamModel, check_model, stream_layout
-from mmadapt.recipe.run_folder import RunClaim, claim_run_folder
-from mmadapt.recipe.resume_changes import apply_resume_plan, plan_resume
-from mmadapt.recipe.rng import capture_rng_state, restore_rng_state, seed_everything, seed_worker
+from .evaluation import autocast_context, count_views, evaluate, split_batch
+from .losses import get_loss
+from .metrics import ClassificationMetrics, save_confusion_matrix
+from .protocols import StreamModel, check_model, stream_layout
+from .resume_changes import apply_resume_plan, plan_resume
+from .rng import capture_rng_state, restore_rng_state, seed_everything, seed_worker
+from .run_folder import RunClaim, claim_run_folder
 
 __all__ = ["TrainResult", "Trainer", "resolve_device", "train"]
 
@@ -227,7 +227,7 @@ class Trainer:
             else:
                 warnings.warn(f"{type(model).__name__} has no set_grad_checkpointing(); flag ignored", stacklevel=2)
         if cfg.check_finite:  # NaN/inf checks of inputs and logits, train and eval alike (issue 13 item 13)
-            from mmadapt.finite import enable_check_finite
+            from ..finite import enable_check_finite
 
             enable_check_finite(model)
         trainable = [p for p in model.parameters() if p.requires_grad]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from mmadapt.registry import Registry
+from ..registry import Registry
 
 __all__ = ["LOSSES", "LossFactory", "LossFn", "get_loss", "list_losses", "register_loss"]
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torchmetrics.functional.classification import multiclass_confusion_matrix
 
-from mmadapt._io import atomic_write, write_json
+from .._io import atomic_write, write_json
 
 __all__ = [
     "ClassificationMetrics",

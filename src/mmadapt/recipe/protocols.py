@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from mmadapt.data.batch import LABEL_KEY, Batch
+from ..data.batch import LABEL_KEY, Batch
 
 __all__ = ["LABEL_KEY", "Batch", "StreamLayout", "StreamModel", "check_model", "stream_layout"]
 

@@ -23,19 +23,39 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from mmadapt.errors import ConfigError
-from mmadapt.recipe.config import TrainConfig
+from ..errors import ConfigError
+from .config import TrainConfig
 
 __all__ = ["APPLIED", "FREE", "ResumePlan", "apply_resume_plan", "plan_resume"]
 
 logger = logging.getLogger(__name__)
 
-FREE = frozenset({
-    "device", "amp", "backbone_dtype", "compile", "compile_fusion", "grad_checkpointing", "num_workers",
-    "find_unused_parameters", "eval_every", "eval_batch_size", "out_dir", "log_every", "progress", "epoch_lines",
-    "tensorboard", "keep_checkpoints", "resume", "overwrite", "max_steps", "max_nonfinite_steps", "check_finite",
-    "mmadapt_version",
-})
+FREE = frozenset(
+    {
+        "device",
+        "amp",
+        "backbone_dtype",
+        "compile",
+        "compile_fusion",
+        "grad_checkpointing",
+        "num_workers",
+        "find_unused_parameters",
+        "eval_every",
+        "eval_batch_size",
+        "out_dir",
+        "log_every",
+        "progress",
+        "epoch_lines",
+        "tensorboard",
+        "keep_checkpoints",
+        "resume",
+        "overwrite",
+        "max_steps",
+        "max_nonfinite_steps",
+        "check_finite",
+        "mmadapt_version",
+    }
+)
 """Keys that do not change what is computed per step (or change only its precision/speed): taken as given."""
 APPLIED = frozenset({"epochs", "lr", "min_lr", "weight_decay"})
 """Keys a resumed run honours by re-planning the schedule (:func:`apply_resume_plan`)."""
@@ -75,7 +95,8 @@ def plan_resume(saved: Mapping[str, Any], cfg: TrainConfig, epochs_done: int, wh
     if cfg.epochs < epochs_done:
         raise ConfigError(
             f"cannot resume {where}: epochs={cfg.epochs} but the checkpoint has already completed "
-            f"{epochs_done} epochs; pass train.epochs={epochs_done} or more to continue it, or --overwrite to start over"
+            f"{epochs_done} epochs; pass train.epochs={epochs_done} or more to continue it, "
+            "or --overwrite to start over"
         )
     return ResumePlan(applied=changed)
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from mmadapt._io import write_json
-from mmadapt.errors import RunFolderError, RunFolderInUseError
-from mmadapt.recipe.checkpoint import checkpoint_files, read_checkpoint_run_id
+from .._io import write_json
+from ..errors import RunFolderError, RunFolderInUseError
+from .checkpoint import checkpoint_files, read_checkpoint_run_id
 
 __all__ = [
     "HOLDER_FILE",
@@ -105,7 +105,9 @@ def _read_marker(out: Path) -> dict[str, Any] | None:
     try:
         marker = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunFolderError(f"{path} is damaged ({type(err).__name__}); pass --overwrite to start a new run in {out}")
+        raise RunFolderError(
+            f"{path} is damaged ({type(err).__name__}); pass --overwrite to start a new run in {out}"
+        ) from None
     if not isinstance(marker, dict) or not isinstance(marker.get("run_id"), str):
         raise RunFolderError(f"{path} names no run (no 'run_id'); pass --overwrite to start a new run in {out}")
     return marker
@@ -150,7 +152,10 @@ def inspect_run_folder(
                 "resume into that run's own folder, or pass --overwrite to replace the run here"
             )
         return RunClaim(
-            out, marker["run_id"], "resumed", legacy_checkpoints=bool(marker.get("legacy_checkpoints")),
+            out,
+            marker["run_id"],
+            "resumed",
+            legacy_checkpoints=bool(marker.get("legacy_checkpoints")),
             history=history,
         )
     if files:  # written by an mmadapt without run ids
@@ -229,7 +234,9 @@ def _acquire(out: Path) -> Any:
     try:
         lock.acquire()
     except Timeout:
-        raise RunFolderInUseError(f"run folder {out} is in use by {_holder(out)}; wait for it or choose another --out")
+        raise RunFolderInUseError(
+            f"run folder {out} is in use by {_holder(out)}; wait for it or choose another --out"
+        ) from None
     previous = _read_holder(out)
     if previous is not None and previous.get("pid") != os.getpid():
         logger.info("took over the lock of %s, which no longer holds it", _holder(out))
@@ -268,7 +275,9 @@ def _write_claim(claim: RunClaim) -> RunClaim:
     out = claim.out_dir
     if claim.start == "overwrote":
         removed = _remove_previous_run(out)
-        logger.warning("--overwrite: replacing run %s in %s (deleted %s)", claim.replaced_run, out, removed or "nothing")
+        logger.warning(
+            "--overwrite: replacing run %s in %s (deleted %s)", claim.replaced_run, out, removed or "nothing"
+        )
     event = {"event": claim.start, "time": _now(), "pid": os.getpid(), "host": socket.gethostname()}
     history = (*claim.history, event)
     marker = {

@@ -31,8 +31,14 @@ AREA = "adapter"
 LATENT = 16
 TOLERANCE = 1e-5
 """Float32 round-off between two thread counts; a wrong load differs by orders of magnitude more."""
-INFORMATIONAL = ("mmadapt_version", "num_tensors", "num_parameters", "preset", "config.preset",
-                 "config.grad_checkpointing")
+INFORMATIONAL = (
+    "mmadapt_version",
+    "num_tensors",
+    "num_parameters",
+    "preset",
+    "config.preset",
+    "config.grad_checkpointing",
+)
 """Config entries a load does not need: a tampered value there may load (the logits must still be the saved ones)."""
 
 
@@ -312,8 +318,11 @@ def _damage() -> list[tuple[str, Callable[[Path], None], str]]:
         ("weights-a-folder", _make_dir(WEIGHTS_NAME), WEIGHTS_NAME),
         ("weights-pickle", _pickled_weights, WEIGHTS_NAME),
         ("weights-of-another-model", _other_model_weights, "shape"),
-        ("weights-extra-key", _edit_weights(lambda s: s.__setitem__("fusion.9.gate.audio", torch.zeros(1))),
-         "fusion.9.gate.audio"),
+        (
+            "weights-extra-key",
+            _edit_weights(lambda s: s.__setitem__("fusion.9.gate.audio", torch.zeros(1))),
+            "fusion.9.gate.audio",
+        ),
         ("weights-no-metadata", _edit_weights(lambda s: None, metadata={}), None),
         ("weights-stamped-format-1", _edit_weights(lambda s: None, {"format_version": "1"}), "format"),
         ("weights-stamped-format-99", _edit_weights(lambda s: None, {"format_version": "99"}), "99"),
@@ -326,16 +335,31 @@ def _damage() -> list[tuple[str, Callable[[Path], None], str]]:
 
 
 def _format_versions() -> list[tuple[str, Any]]:
-    return [("99", 99), ("abc", "abc"), ("str-2", "2"), ("float-2.0", 2.0), ("true", True), ("null", None),
-            ("minus-1", -1), ("zero", 0), ("three", 3)]
+    return [
+        ("99", 99),
+        ("abc", "abc"),
+        ("str-2", "2"),
+        ("float-2.0", 2.0),
+        ("true", True),
+        ("null", None),
+        ("minus-1", -1),
+        ("zero", 0),
+        ("three", 3),
+    ]
 
 
 def cases() -> list[Case]:
     cat = Catalogue(AREA)
     saved = json.loads((template()[0] / CONFIG_NAME).read_text())
     cat.add("round-trip/from_pretrained", 8, _from_pretrained(lambda f: None), expect=("ok",), check=_saved_logits)
-    cat.add("round-trip/load_adapter", 8, _load_into_target(lambda f: None), expect=("ok",), check=_saved_logits,
-            after=lambda: target().load_state_dict(_target_state()) and None)
+    cat.add(
+        "round-trip/load_adapter",
+        8,
+        _load_into_target(lambda f: None),
+        expect=("ok",),
+        check=_saved_logits,
+        after=lambda: target().load_state_dict(_target_state()) and None,
+    )
     for path, value in _leaves(saved):
         name = _dotted(path)
         token = _field_token(path)
@@ -346,36 +370,76 @@ def cases() -> list[Case]:
             # a value of another type is never read as something else ("false" as True); a null had no type to
             # break, and a record nobody reads may hold anything: both may load if the model is the saved one
             loose = name in INFORMATIONAL or value is None or label == "short"
-            cat.add(f"json/{name}/{label}", 8, _from_pretrained(_edit_json(_set_at(path, wrong))),
-                    token=() if loose else token, **(lenient if loose else {}))
+            cat.add(
+                f"json/{name}/{label}",
+                8,
+                _from_pretrained(_edit_json(_set_at(path, wrong))),
+                token=() if loose else token,
+                **(lenient if loose else {}),
+            )
     for label, version in _format_versions():
         edit = _edit_json(_set_at(("format_version",), version))
         cat.add(f"format_version/{label}", 8, _from_pretrained(edit), token="format_version")
-        cat.add(f"format_version/{label}/load_adapter", 8, _load_into_target(edit), token="format_version",
-                after=_target_unchanged)
-    cat.add("format_version/missing", 8, _from_pretrained(_edit_json(_delete_at(("format_version",)))),
-            token="format_version")
+        cat.add(
+            f"format_version/{label}/load_adapter",
+            8,
+            _load_into_target(edit),
+            token="format_version",
+            after=_target_unchanged,
+        )
+    cat.add(
+        "format_version/missing",
+        8,
+        _from_pretrained(_edit_json(_delete_at(("format_version",)))),
+        token="format_version",
+    )
     for key in _representative_keys():
         for label, change, token in _tensor_edits(key):
             shown = key if label != "missing" else key.rsplit(".", 1)[0]
-            cat.add(f"tensor/{key}/{label}", 8 if label not in ("nan", "inf") else 2,
-                    _load_into_target(_edit_weights(change)), token=(shown, token), after=_target_unchanged)
-        cat.add(f"tensor/{key}/float16", 8, _load_into_target(_edit_weights(lambda s, k=key: s.__setitem__(
-            k, s[k].half()))), expect=("ok", "clear"), check=lambda logits: None if torch.isfinite(logits).all()
-            else "non-finite logits", token=key, after=lambda: target().load_state_dict(_target_state()) and None)
+            cat.add(
+                f"tensor/{key}/{label}",
+                8 if label not in ("nan", "inf") else 2,
+                _load_into_target(_edit_weights(change)),
+                token=(shown, token),
+                after=_target_unchanged,
+            )
+        cat.add(
+            f"tensor/{key}/float16",
+            8,
+            _load_into_target(_edit_weights(lambda s, k=key: s.__setitem__(k, s[k].half()))),
+            expect=("ok", "clear"),
+            check=lambda logits: None if torch.isfinite(logits).all() else "non-finite logits",
+            token=key,
+            after=lambda: target().load_state_dict(_target_state()) and None,
+        )
     for label, edit, token in _damage():
         if token is None:  # a file written by hand without metadata loads as is
             cat.add(f"file/{label}", 8, _from_pretrained(edit), expect=("ok",), check=_saved_logits)
             continue
         cat.add(f"file/{label}", 8, _from_pretrained(edit), token=token)
         cat.add(f"file/{label}/load_adapter", 8, _load_into_target(edit), token=token, after=_target_unchanged)
-    cat.add("backbones/swapped-order", 8,
-            lambda: mmadapt.MultimodalAdapterModel.from_pretrained(template()[0], *reversed(_fresh_pair())),
-            token="in_chans")
-    cat.add("backbones/deeper-video", 8, lambda: mmadapt.MultimodalAdapterModel.from_pretrained(
-        template()[0], _fresh_pair()[0], timm_vit(3, depth=3)[0]), token="depth")
-    cat.add("backbones/unknown-stream-keyword", 8, lambda: mmadapt.MultimodalAdapterModel.from_pretrained(
-        template()[0], audio=_fresh_pair()[0], flow=_fresh_pair()[1]), token="flow")
+    cat.add(
+        "backbones/swapped-order",
+        8,
+        lambda: mmadapt.MultimodalAdapterModel.from_pretrained(template()[0], *reversed(_fresh_pair())),
+        token="in_chans",
+    )
+    cat.add(
+        "backbones/deeper-video",
+        8,
+        lambda: mmadapt.MultimodalAdapterModel.from_pretrained(
+            template()[0], _fresh_pair()[0], timm_vit(3, depth=3)[0]
+        ),
+        token="depth",
+    )
+    cat.add(
+        "backbones/unknown-stream-keyword",
+        8,
+        lambda: mmadapt.MultimodalAdapterModel.from_pretrained(
+            template()[0], audio=_fresh_pair()[0], flow=_fresh_pair()[1]
+        ),
+        token="flow",
+    )
     return cat.with_pending(DEFECTS)
 
 

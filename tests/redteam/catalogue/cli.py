@@ -52,7 +52,7 @@ def cli(argv: list[str]) -> tuple[int, str, str]:
             code = main(argv)
         except SystemExit as stop:  # argparse
             code = stop.code if isinstance(stop.code, int) else 1
-        except Exception as escaped:  # noqa: BLE001 - a traceback the user would see
+        except Exception as escaped:
             raise CliRaw(f"exception escaped main: {type(escaped).__name__}: {escaped}") from escaped
     return code, out.getvalue(), err.getvalue()
 
@@ -121,17 +121,28 @@ def _override_cases(cat: Catalogue) -> None:
                 argv = lambda k=key, t=text: ["train", "--config", _config(), f"{k}={t}", PRINT]  # noqa: E731
                 cat.add(f"override/{key}={text}", 9, _judged(argv), token=(key, text))
     semantic = {
-        "train.device=tpu": ("device", "tpu"), "train.device=meta": ("device", "meta"),
-        "train.loss=focal": ("loss", "focal"), "data.sample_rate=16k": ("sample_rate", "16k"),
-        "model.preset=mma-dferr": ("mma-dferr",), "data.source.dataset=dfwe": ("dfwe",),
-        "train.lrr=1": ("lrr",), "model.overrides.fusion.latent_dim=abc": ("latent_dim", "abc"),
-        "data.transform.img_size='32'": ("img_size", "32"), "train.lr=nan": ("lr", "nan"),
-        "model.num_classes=6.0": ("num_classes", "6.0"), "data.num_frames=4.5": ("num_frames", "4.5"),
-        "noequals": ("noequals",), "=3": ("=3",),
+        "train.device=tpu": ("device", "tpu"),
+        "train.device=meta": ("device", "meta"),
+        "train.loss=focal": ("loss", "focal"),
+        "data.sample_rate=16k": ("sample_rate", "16k"),
+        "model.preset=mma-dferr": ("mma-dferr",),
+        "data.source.dataset=dfwe": ("dfwe",),
+        "train.lrr=1": ("lrr",),
+        "model.overrides.fusion.latent_dim=abc": ("latent_dim", "abc"),
+        "data.transform.img_size='32'": ("img_size", "32"),
+        "train.lr=nan": ("lr", "nan"),
+        "model.num_classes=6.0": ("num_classes", "6.0"),
+        "data.num_frames=4.5": ("num_frames", "4.5"),
+        "noequals": ("noequals",),
+        "=3": ("=3",),
     }
     for item, token in semantic.items():
-        cat.add(f"override/semantic/{item}", 9, _judged(lambda i=item: ["train", "--config", _config(), i, PRINT]),
-                token=token)
+        cat.add(
+            f"override/semantic/{item}",
+            9,
+            _judged(lambda i=item: ["train", "--config", _config(), i, PRINT]),
+            token=token,
+        )
 
 
 # ---- files and arguments ------------------------------------------------------------------------------------
@@ -179,54 +190,140 @@ def _file_cases(cat: Catalogue) -> None:
     }
     for name, (path, token) in configs.items():
         cat.add(f"config-file/{name}", 9, _judged(lambda p=path: [*train, p(), PRINT]), token=token)
-    cat.add("config-file/empty", 9, _judged(lambda: [*train, _file("exp.yaml", ""), PRINT]), expect=("ok",),
-            check=lambda r: None if "model:" in r[1] else "no config printed")
+    cat.add(
+        "config-file/empty",
+        9,
+        _judged(lambda: [*train, _file("exp.yaml", ""), PRINT]),
+        expect=("ok",),
+        check=lambda r: None if "model:" in r[1] else "no config printed",
+    )
     cat.add("unknown-command", 9, _judged(lambda: ["trian"]), token="train")
-    cat.add("train/out-is-a-file", 9, _judged(lambda: [*train, _config(), "--out", _file("notes.txt", "keep")]),
-            token="notes.txt")
+    cat.add(
+        "train/out-is-a-file",
+        9,
+        _judged(lambda: [*train, _config(), "--out", _file("notes.txt", "keep")]),
+        token="notes.txt",
+    )
     cat.add("train/no-out", 9, _judged(lambda: [*train, _config()]), token="--out")
-    cat.add("train/resume-missing-file", 10, _judged(lambda: [*train, _config(), "--out", str(fresh_dir()),
-                                                              "--resume", str(fresh_dir() / "epoch_0009.pt")]),
-            token="epoch_0009.pt")
-    cat.add("train/resume-damaged-file", 10, _judged(lambda: [*train, _config(), "--out", str(fresh_dir()),
-                                                              "--resume", _file("epoch_0001.pt", b"PK\x03\x04x")]),
-            token="epoch_0001.pt")
-    cat.add("train/folds-without-placeholder", 9, _judged(lambda: [*train, _config(), "--out", str(fresh_dir()),
-                                                                   "--folds", "1"]), token="fold")
-    cat.add("train/manifest-latin-1", 9, _judged(lambda: [*train, _config(), "data.source.train=" + _file(
-        "train.csv", "video,label\nclip_\xe9.mp4,0\n".encode("latin-1")), "--out", str(fresh_dir() / "r")]),
-        token=("train.csv", "UTF-8"))
-    cat.add("train/manifest-missing-clip", 9, _judged(lambda: [*train, _config(), "data.source.train=" + _file(
-        "train.csv", "video,label\nnowhere.mp4,0\n"), "train.batch_size=1", "train.max_steps=1",
-        "--out", str(fresh_dir() / "r")]), token="nowhere.mp4")
+    cat.add(
+        "train/resume-missing-file",
+        10,
+        _judged(lambda: [*train, _config(), "--out", str(fresh_dir()), "--resume", str(fresh_dir() / "epoch_0009.pt")]),
+        token="epoch_0009.pt",
+    )
+    cat.add(
+        "train/resume-damaged-file",
+        10,
+        _judged(
+            lambda: [*train, _config(), "--out", str(fresh_dir()), "--resume", _file("epoch_0001.pt", b"PK\x03\x04x")]
+        ),
+        token="epoch_0001.pt",
+    )
+    cat.add(
+        "train/folds-without-placeholder",
+        9,
+        _judged(lambda: [*train, _config(), "--out", str(fresh_dir()), "--folds", "1"]),
+        token="fold",
+    )
+    cat.add(
+        "train/manifest-latin-1",
+        9,
+        _judged(
+            lambda: [
+                *train,
+                _config(),
+                "data.source.train=" + _file("train.csv", "video,label\nclip_\xe9.mp4,0\n".encode("latin-1")),
+                "--out",
+                str(fresh_dir() / "r"),
+            ]
+        ),
+        token=("train.csv", "UTF-8"),
+    )
+    cat.add(
+        "train/manifest-missing-clip",
+        9,
+        _judged(
+            lambda: [
+                *train,
+                _config(),
+                "data.source.train=" + _file("train.csv", "video,label\nnowhere.mp4,0\n"),
+                "train.batch_size=1",
+                "train.max_steps=1",
+                "--out",
+                str(fresh_dir() / "r"),
+            ]
+        ),
+        token="nowhere.mp4",
+    )
     adapter = ["--adapter"]
     test_csv = lambda: ["--manifest", str(next((workspace()[0] / "data").rglob("test.csv")))]  # noqa: E731
-    cat.add("eval/adapter-missing", 9, _judged(lambda: ["eval", *adapter, str(fresh_dir() / "gone"), *test_csv()]),
-            token="gone")
-    cat.add("eval/adapter-a-file", 9, _judged(lambda: ["eval", *adapter, _file("adapter", "x"), *test_csv()]),
-            token="adapter")
-    cat.add("eval/adapter-empty-folder", 9, _judged(lambda: ["eval", *adapter, _folder("empty"), *test_csv()]),
-            token="empty")
-    cat.add("predict/json-a-folder", 9, _judged(lambda: ["predict", *adapter, str(trained_run()), _clip(),
-                                                         "--json", _folder("preds")]), token="preds")
-    cat.add("predict/video-text-file", 9, _judged(lambda: ["predict", *adapter, str(trained_run()),
-                                                           _file("clip.mp4", "not a video")]), token="clip.mp4")
-    cat.add("predict/video-missing", 9, _judged(lambda: ["predict", *adapter, str(trained_run()),
-                                                         str(fresh_dir() / "gone.mp4")]), token="gone.mp4")
-    cat.add("predict/top-k-0", 9, _judged(lambda: ["predict", *adapter, str(trained_run()), _clip(), "--top-k", "0"]),
-            token="top-k")
-    cat.add("predict/ok", 9, _judged(lambda: ["predict", *adapter, str(trained_run()), _clip()]), expect=("ok",),
-            check=lambda r: None if "nan" not in r[1].lower() and r[1].strip() else f"prints {r[1]!r}")
+    cat.add(
+        "eval/adapter-missing",
+        9,
+        _judged(lambda: ["eval", *adapter, str(fresh_dir() / "gone"), *test_csv()]),
+        token="gone",
+    )
+    cat.add(
+        "eval/adapter-a-file",
+        9,
+        _judged(lambda: ["eval", *adapter, _file("adapter", "x"), *test_csv()]),
+        token="adapter",
+    )
+    cat.add(
+        "eval/adapter-empty-folder",
+        9,
+        _judged(lambda: ["eval", *adapter, _folder("empty"), *test_csv()]),
+        token="empty",
+    )
+    cat.add(
+        "predict/json-a-folder",
+        9,
+        _judged(lambda: ["predict", *adapter, str(trained_run()), _clip(), "--json", _folder("preds")]),
+        token="preds",
+    )
+    cat.add(
+        "predict/video-text-file",
+        9,
+        _judged(lambda: ["predict", *adapter, str(trained_run()), _file("clip.mp4", "not a video")]),
+        token="clip.mp4",
+    )
+    cat.add(
+        "predict/video-missing",
+        9,
+        _judged(lambda: ["predict", *adapter, str(trained_run()), str(fresh_dir() / "gone.mp4")]),
+        token="gone.mp4",
+    )
+    cat.add(
+        "predict/top-k-0",
+        9,
+        _judged(lambda: ["predict", *adapter, str(trained_run()), _clip(), "--top-k", "0"]),
+        token="top-k",
+    )
+    cat.add(
+        "predict/ok",
+        9,
+        _judged(lambda: ["predict", *adapter, str(trained_run()), _clip()]),
+        expect=("ok",),
+        check=lambda r: None if "nan" not in r[1].lower() and r[1].strip() else f"prints {r[1]!r}",
+    )
     convert = ["convert-official", "--img-size", "32", "--num-classes", "7", "--out"]
-    cat.add("convert/missing-file", 9, _judged(lambda: [*convert, str(fresh_dir() / "o"), str(fresh_dir() / "x.pth")]),
-            token="x.pth")
+    cat.add(
+        "convert/missing-file",
+        9,
+        _judged(lambda: [*convert, str(fresh_dir() / "o"), str(fresh_dir() / "x.pth")]),
+        token="x.pth",
+    )
     for name, content in (("text", "hello, not a checkpoint\n"), ("random", bytes(range(256)) * 8)):
-        cat.add(f"convert/{name}-file", 11, _judged(lambda c=content: [*convert, str(fresh_dir() / "o"),
-                                                                        _file("model.pth", c)]),
-                token="model.pth", forbid=("weights_only=False", "arbitrary code"))
+        cat.add(
+            f"convert/{name}-file",
+            11,
+            _judged(lambda c=content: [*convert, str(fresh_dir() / "o"), _file("model.pth", c)]),
+            token="model.pth",
+            forbid=("weights_only=False", "arbitrary code"),
+        )
 
 
-# ---- run folders, resume, divergence, finite checks ----------------------------------------------------------------------------------
+# ---- run folders, resume, divergence, finite checks ----------------------------------------------------------
 def _diverging_run() -> tuple[Callable[[], Any], Callable[[], str | None]]:
     """``train.lr=1e3``: stops with a named error, and no NaN adapter or summary is written (item 2)."""
     out = {}
@@ -248,17 +345,38 @@ def _diverging_run() -> tuple[Callable[[], Any], Callable[[], str | None]]:
 
 def _run_cases(cat: Catalogue) -> None:
     train = ["train", "--config"]
-    cat.add("train/foreign-run-folder", 3, _judged(lambda: [*train, _config(), "train.max_steps=1",
-                                                            "--out", _copied_run()]),
-            token=("--resume", "--overwrite"))
-    cat.add("train/resume-changed-batch-size", 5,
-            _judged(lambda: [*train, _config(), "train.batch_size=3", "train.epochs=2", "--out",
-                             _copied_run(checkpointed_run), "--resume", "auto"]),
-            token="batch_size")
+    cat.add(
+        "train/foreign-run-folder",
+        3,
+        _judged(lambda: [*train, _config(), "train.max_steps=1", "--out", _copied_run()]),
+        token=("--resume", "--overwrite"),
+    )
+    cat.add(
+        "train/resume-changed-batch-size",
+        5,
+        _judged(
+            lambda: [
+                *train,
+                _config(),
+                "train.batch_size=3",
+                "train.epochs=2",
+                "--out",
+                _copied_run(checkpointed_run),
+                "--resume",
+                "auto",
+            ]
+        ),
+        token="batch_size",
+    )
     run, after = _diverging_run()
     cat.add("train/diverging-lr", 2, run, token=("step", "max_nonfinite_steps"), after=after)
-    cat.add("train/check-finite-flag", 13, _judged(lambda: [*train, _config(), "--check-finite", PRINT]),
-            expect=("ok",), check=lambda r: None)
+    cat.add(
+        "train/check-finite-flag",
+        13,
+        _judged(lambda: [*train, _config(), "--check-finite", PRINT]),
+        expect=("ok",),
+        check=lambda r: None,
+    )
     cat.add("train/concurrent-runs-same-out", 4, _concurrent, expect=("ok",), check=_one_refused, slow=True)
 
 

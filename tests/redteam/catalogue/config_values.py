@@ -47,8 +47,10 @@ POOL: tuple[tuple[str, Any], ...] = (
 TEXTS: tuple[str, ...] = ("abc", "2.5", "nan", "inf", "maybe")
 """Candidate override texts for scalar fields (``-1`` is added for sizes)."""
 
-SIZE_NAME = re.compile(r"size|dim|depth|heads|^num_|frames|batch|epochs|workers|bins|length|clips|prompts|classes|"
-                       r"latent|channels|_every|max_|keep_|accum|fps|rate|stride|patch")
+SIZE_NAME = re.compile(
+    r"size|dim|depth|heads|^num_|frames|batch|epochs|workers|bins|length|clips|prompts|classes|"
+    r"latent|channels|_every|max_|keep_|accum|fps|rate|stride|patch"
+)
 """Int fields that count or measure something: -1 is never meaningful there."""
 NOT_SIZE = re.compile(r"seed|rank|offset|index|shift")
 
@@ -69,8 +71,14 @@ def _bases() -> dict[str, Callable[[], ConfigBase]]:
 
     return {
         "BackboneIdentity": lambda: BackboneIdentity(
-            family="timm-vit", cls="VisionTransformer", width=32, depth=2, num_prefix_tokens=1, in_chans=3,
-            input_size=(32, 32), patch_size=(8, 8),
+            family="timm-vit",
+            cls="VisionTransformer",
+            width=32,
+            depth=2,
+            num_prefix_tokens=1,
+            in_chans=3,
+            input_size=(32, 32),
+            patch_size=(8, 8),
         ),
         "ViTBackboneConfig": lambda: ViTBackboneConfig(embed_dim=32, depth=2, num_heads=2),
     }
@@ -232,8 +240,12 @@ def cases() -> list[Case]:
             if field in cls._unsaved:
                 continue
             hint = hints[field]
-            cat.add(f"{name}.{field}/misspelt", 8, _from_dict(cls, {**good, _misspell(field): good.get(field)}),
-                    token=(_misspell(field), field))
+            cat.add(
+                f"{name}.{field}/misspelt",
+                8,
+                _from_dict(cls, {**good, _misspell(field): good.get(field)}),
+                token=(_misspell(field), field),
+            )
             for label, value in _pick(hint, [(k, v) for k, v in POOL if accepts(hint, v) is False]):
                 data = {**good, field: value}
                 if (name, label) in DELIBERATE:
@@ -247,6 +259,5 @@ def cases() -> list[Case]:
                 cat.add(f"{name}.{field}/missing-required", 9, _from_dict(cls, missing), token=field)
             texts = [*TEXTS, "-1"] if is_size(field, hint) else TEXTS
             for text in _pick_texts(hint, texts):
-                cat.add(f"{name}.{field}/override={text}", 9, _override(base, f"{field}={text}"),
-                        token=(field, text))
+                cat.add(f"{name}.{field}/override={text}", 9, _override(base, f"{field}={text}"), token=(field, text))
     return cat.with_pending(DEFECTS)

@@ -93,10 +93,17 @@ def _manifest_cases(cat: Catalogue) -> None:
     for name, (row, token) in CSV_BAD_ROWS.items():
         cat.add(f"csv/{name}", 9, _manifest("m.csv", header + "ok.mp4,,0\n" + row + "\n"), token=("m.csv:3", token))
     for name, (row, token) in JSONL_BAD_ROWS.items():
-        cat.add(f"jsonl/{name}", 9, _manifest("m.jsonl", '{"video": "ok.mp4", "label": 0}\n' + row + "\n"),
-                token=("m.jsonl:2", token))
+        cat.add(
+            f"jsonl/{name}",
+            9,
+            _manifest("m.jsonl", '{"video": "ok.mp4", "label": 0}\n' + row + "\n"),
+            token=("m.jsonl:2", token),
+        )
     for name, (row, token) in LIST_BAD_ROWS.items():
-        run = lambda r=row: read_annotation_list(_text_file("list.txt", f"clips/ok 10 0\n{r}\n"), NUM_CLASSES)
+
+        def run(r: str = row) -> object:
+            return read_annotation_list(_text_file("list.txt", f"clips/ok 10 0\n{r}\n"), NUM_CLASSES)
+
         cat.add(f"list/{name}", 9, run, token=("list.txt:2", token))
     whole = {
         "csv/no-label-column": ("m.csv", "video\na.mp4\n", "label"),
@@ -112,19 +119,48 @@ def _manifest_cases(cat: Catalogue) -> None:
         cat.add(name, 9, _manifest(file, content), token=token)
     cat.add("csv/missing", 9, lambda: read_manifest(fresh_dir() / "gone.csv"), token="gone.csv")
     cat.add("csv/a-folder", 9, lambda: read_manifest(_folder("m.csv")), token="m.csv")
-    cat.add("csv/class-names", 9, _manifest("m.csv", header + "a.mp4,,happy\nb.mp4,,sad\n",
-                                            class_names=["sad", "happy"]), expect=("ok",), check=_labels([1, 0]))
-    cat.add("csv/crlf-and-spaces", 9, _manifest("m.csv", "video,audio,label\r\n a.mp4 ,, 2 \r\n"), expect=("ok",),
-            check=_labels([2]))
-    cat.add("csv/utf8-bom", 9, _manifest("m.csv", "\ufeffvideo,audio,label\na.mp4,,1\n"), expect=("ok", "clear"),
-            check=_labels([1]), token="m.csv")
-    cat.add("list/latin-1", 9, lambda: read_annotation_list(
-        _text_file("list.txt", "clips/caf\xe9 10 0\n".encode("latin-1")), NUM_CLASSES), token=("list.txt", "UTF-8"))
-    cat.add("list/only-comments", 9, lambda: read_annotation_list(_text_file("list.txt", "# none\n\n"), NUM_CLASSES),
-            token="no clips")
+    cat.add(
+        "csv/class-names",
+        9,
+        _manifest("m.csv", header + "a.mp4,,happy\nb.mp4,,sad\n", class_names=["sad", "happy"]),
+        expect=("ok",),
+        check=_labels([1, 0]),
+    )
+    cat.add(
+        "csv/crlf-and-spaces",
+        9,
+        _manifest("m.csv", "video,audio,label\r\n a.mp4 ,, 2 \r\n"),
+        expect=("ok",),
+        check=_labels([2]),
+    )
+    cat.add(
+        "csv/utf8-bom",
+        9,
+        _manifest("m.csv", "\ufeffvideo,audio,label\na.mp4,,1\n"),
+        expect=("ok", "clear"),
+        check=_labels([1]),
+        token="m.csv",
+    )
+    cat.add(
+        "list/latin-1",
+        9,
+        lambda: read_annotation_list(_text_file("list.txt", "clips/caf\xe9 10 0\n".encode("latin-1")), NUM_CLASSES),
+        token=("list.txt", "UTF-8"),
+    )
+    cat.add(
+        "list/only-comments",
+        9,
+        lambda: read_annotation_list(_text_file("list.txt", "# none\n\n"), NUM_CLASSES),
+        token="no clips",
+    )
     cat.add("list/missing", 9, lambda: read_annotation_list(fresh_dir() / "gone.txt", NUM_CLASSES), token="gone.txt")
-    cat.add("list/folder-with-spaces", 9, lambda: [r.label for r in read_annotation_list(
-        _text_file("list.txt", "clips/my clip 10 3\n"), NUM_CLASSES)], expect=("ok",), check=_labels([3]))
+    cat.add(
+        "list/folder-with-spaces",
+        9,
+        lambda: [r.label for r in read_annotation_list(_text_file("list.txt", "clips/my clip 10 3\n"), NUM_CLASSES)],
+        expect=("ok",),
+        check=_labels([3]),
+    )
 
 
 def _folder(name: str) -> Path:
@@ -150,8 +186,9 @@ def _jpeg_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def _item(make_video: Callable[[Path], None], audio: Callable[[Path], Path | None] | None = None,
-          **config: Any) -> Callable[[], Any]:
+def _item(
+    make_video: Callable[[Path], None], audio: Callable[[Path], Path | None] | None = None, **config: Any
+) -> Callable[[], Any]:
     def run() -> Any:
         folder = fresh_dir()
         make_video(folder / "clip.mp4")
@@ -215,14 +252,24 @@ def _media_cases(cat: Catalogue) -> None:
     }
     for label, make in bad.items():
         cat.add(f"media/{label}", 11, _item(make), token=name, forbid=(ZEROS_ADVICE,))
-    cat.add("media/truncated-last-byte", 11, _item(_copy_clip(size=-1)), expect=("clear", "ok"), check=_good_item,
-            token=name, forbid=(ZEROS_ADVICE,))  # the last byte of the index: it may still decode, completely
-    for label, make in {"png-renamed": lambda p: p.write_bytes(_png_bytes()),
-                        "jpeg-renamed": lambda p: p.write_bytes(_jpeg_bytes())}.items():
+    cat.add(
+        "media/truncated-last-byte",
+        11,
+        _item(_copy_clip(size=-1)),
+        expect=("clear", "ok"),
+        check=_good_item,
+        token=name,
+        forbid=(ZEROS_ADVICE,),
+    )  # the last byte of the index: it may still decode, completely
+    for label, make in {
+        "png-renamed": lambda p: p.write_bytes(_png_bytes()),
+        "jpeg-renamed": lambda p: p.write_bytes(_jpeg_bytes()),
+    }.items():
         cat.add(f"media/{label}", 11, _item(make), token=name, forbid=(ZEROS_ADVICE,))
     cat.add("media/video-only-mp4", 9, _item(_video_only), token=("clip.mp4", "audio"))
-    cat.add("media/video-only-mp4-zeros", 9, _item(_video_only, missing_audio="zeros"), expect=("ok",),
-            check=_good_item)
+    cat.add(
+        "media/video-only-mp4-zeros", 9, _item(_video_only, missing_audio="zeros"), expect=("ok",), check=_good_item
+    )
     for kind in ("text", "empty", "missing"):
         cat.add(f"media/wav-{kind}", 9, _item(_copy_clip(), _wav(kind)), token="voice.wav")
 

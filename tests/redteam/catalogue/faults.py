@@ -104,8 +104,11 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name.startswith(STAGE_PREFIX) or p.name == PENDING_NAME or p.name.endswith(".tmp"))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name.startswith(STAGE_PREFIX) or p.name == PENDING_NAME or p.name.endswith(".tmp")
+    )
 
 
 def _loads_as(folder: Path) -> str | None:
@@ -170,14 +173,14 @@ def _ckpt_save(target: str, at: int, overwrite: bool) -> Callable[[], Any]:
 def _ckpt_check(out: Path) -> str | None:
     try:
         first = load_checkpoint(checkpoint_dir(out) / "epoch_0001.pt")
-    except Exception as err:  # noqa: BLE001 - any failure here is the loss
+    except Exception as err:
         return f"epoch_0001.pt no longer loads: {type(err).__name__}: {err}"
     if first.global_step not in (7, 99):
         return f"epoch_0001.pt holds global_step {first.global_step}, neither the old nor the new one"
     try:
         resumed = resolve_resume("auto", out)
         load_checkpoint(resumed)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return f"resume='auto' fails after the fault: {type(err).__name__}: {err}"
     left = [p.name for p in checkpoint_dir(out).iterdir() if p.name.endswith(".tmp")]
     return f"temporary files left: {left}" if left else None
@@ -209,11 +212,21 @@ def cases() -> list[Case]:
         for at in range(1, _count_adapter_save(target) + 1):
             for first in (False, True):
                 where = "first-save" if first else "over-good-adapter"
-                cat.add(f"save_adapter/{where}/{target}#{at}", 1, _adapter_save(target, at, first),
-                        check=_adapter_check(first), **intact)
+                cat.add(
+                    f"save_adapter/{where}/{target}#{at}",
+                    1,
+                    _adapter_save(target, at, first),
+                    check=_adapter_check(first),
+                    **intact,
+                )
         for at in range(1, _count_ckpt_save(target) + 1):
             for overwrite in (False, True):
                 where = "same-epoch" if overwrite else "next-epoch"
-                cat.add(f"save_checkpoint/{where}/{target}#{at}", 10, _ckpt_save(target, at, overwrite),
-                        check=_ckpt_check, **intact)
+                cat.add(
+                    f"save_checkpoint/{where}/{target}#{at}",
+                    10,
+                    _ckpt_save(target, at, overwrite),
+                    check=_ckpt_check,
+                    **intact,
+                )
     return cat.cases

@@ -110,12 +110,18 @@ def _nested(x: torch.Tensor) -> torch.Tensor:
 def cases() -> list[Case]:
     cat = Catalogue(AREA)
     for pair in PAIRS:
+
         def refused(name: str, change: Callable, token: str | tuple[str, ...], item: int = 12) -> None:
             cat.add(f"{pair}/{name}", item, _call(pair, change), token=token)
 
         def accepted(name: str, change: Callable, expected=None, also_clear: bool = False) -> None:
-            cat.add(f"{pair}/{name}", 12, _call(pair, change), expect=("ok", "clear") if also_clear else ("ok",),
-                    check=_equals(pair, expected))
+            cat.add(
+                f"{pair}/{name}",
+                12,
+                _call(pair, change),
+                expect=("ok", "clear") if also_clear else ("ok",),
+                check=_equals(pair, expected),
+            )
 
         accepted("plain", lambda x: x)
         accepted("one-mapping", lambda x: ((x,), {}))
@@ -128,24 +134,33 @@ def cases() -> list[Case]:
                 refused(f"{s}-{dtype}".replace("torch.", ""), _set(s, lambda t, d=dtype: t.to(d)), (s, "dtype"))
             refused(f"{s}-complex", _set(s, lambda t: t.to(torch.complex64)), s)
             accepted(f"{s}-float64", _set(s, lambda t: t.double()), also_clear=True)
-            accepted(f"{s}-float16", _set(s, lambda t: t.half()),
-                     _reference_of(pair, lambda t, s=s, p=pair: t.half() if t.dim() == inputs(p)[s].dim() else t),
-                     also_clear=True)
+            accepted(
+                f"{s}-float16",
+                _set(s, lambda t: t.half()),
+                _reference_of(pair, lambda t, s=s, p=pair: t.half() if t.dim() == inputs(p)[s].dim() else t),
+                also_clear=True,
+            )
             refused(f"{s}-meta", _set(s, lambda t: t.to("meta")), (s, "meta"))
             accepted(f"{s}-non-contiguous", _set(s, _noncontiguous))
-            accepted(f"{s}-expanded-batch", _set(s, lambda t: t[:1].expand_as(t)),
-                     lambda s=s, p=pair: _expanded_reference(p, s))
+            accepted(
+                f"{s}-expanded-batch",
+                _set(s, lambda t: t[:1].expand_as(t)),
+                lambda s=s, p=pair: _expanded_reference(p, s),
+            )
             accepted(f"{s}-requires-grad", _set(s, lambda t: t.requires_grad_()))
             refused(f"{s}-missing", lambda x, s=s: {k: v for k, v in x.items() if k != s}, s)
             refused(f"{s}-list", _set(s, lambda t: t.tolist()), s)
             refused(f"{s}-numpy", _set(s, lambda t: t.numpy()), s)
             refused(f"{s}-batch-0", _set(s, lambda t: t[:0]), s)
-            refused(f"{s}-one-channel-more", _set(s, lambda t: torch.cat([t, t[..., :1, :, :]], dim=-3)),
-                    (s, "channel"))
+            refused(
+                f"{s}-one-channel-more", _set(s, lambda t: torch.cat([t, t[..., :1, :, :]], dim=-3)), (s, "channel")
+            )
             refused(f"{s}-half-size", _set(s, lambda t: t[..., ::2, ::2].contiguous()), (s, "size"))
         accepted("audio-channels-last", _set("audio", lambda t: t.contiguous(memory_format=torch.channels_last)))
-        accepted("video-channels-last-frames",
-                 _set("video", lambda t: t.flatten(0, 1).contiguous(memory_format=torch.channels_last).view(t.shape)))
+        accepted(
+            "video-channels-last-frames",
+            _set("video", lambda t: t.flatten(0, 1).contiguous(memory_format=torch.channels_last).view(t.shape)),
+        )
         refused("both-batch-0", lambda x: {k: v[:0] for k, v in x.items()}, "B=0")
         refused("batch-mismatch", _set("audio", lambda t: torch.cat([t, t[:1]])), "clips")
         refused("video-T-0", _set("video", lambda t: t[:, :0]), ("video", "T=0"))

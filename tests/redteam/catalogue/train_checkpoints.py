@@ -178,12 +178,26 @@ def cases() -> list[Case]:
         cat.add(f"{kind}/resume=path", 10, _explicit(damage, True), token="epoch_0002.pt", after=after)
         cat.add(f"{kind}/resume=auto", 10, _auto(damage), expect=("ok",), check=_fell_back, after=after)
         cat.add(f"{kind}/resume=auto-all-damaged", 10, _all_damaged(damage), token="epoch_0001.pt", after=after)
-    cat.add("missing/resume=path", 10, lambda: resolve_resume(str(fresh_dir() / "epoch_0009.pt"), fresh_dir()),
-            token="epoch_0009.pt")
-    cat.add("empty-run-folder/resume=auto", 10, lambda: resolve_resume("auto", fresh_dir()), expect=("ok",),
-            check=lambda chosen: None if chosen is None else f"chose {chosen} in an empty folder")
-    cat.add("only-tmp-leftover/resume=auto", 10, _only_leftover, expect=("ok",),
-            check=lambda chosen: None if chosen is None else f"chose the leftover {chosen}")
+    cat.add(
+        "missing/resume=path",
+        10,
+        lambda: resolve_resume(str(fresh_dir() / "epoch_0009.pt"), fresh_dir()),
+        token="epoch_0009.pt",
+    )
+    cat.add(
+        "empty-run-folder/resume=auto",
+        10,
+        lambda: resolve_resume("auto", fresh_dir()),
+        expect=("ok",),
+        check=lambda chosen: None if chosen is None else f"chose {chosen} in an empty folder",
+    )
+    cat.add(
+        "only-tmp-leftover/resume=auto",
+        10,
+        _only_leftover,
+        expect=("ok",),
+        check=lambda chosen: None if chosen is None else f"chose the leftover {chosen}",
+    )
     return cat.with_pending(DEFECTS)
 
 

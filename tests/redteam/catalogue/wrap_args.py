@@ -29,8 +29,10 @@ def _pair(seed: int = 0) -> tuple[nn.Module, nn.Module]:
 def _inputs(model: mmadapt.MultimodalAdapterModel) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
     a, v = model._anatomy["audio"], model._anatomy["video"]
-    return {"video": torch.randn(2, 3, v.in_chans, *v.input_size, generator=g),
-            "audio": torch.randn(2, a.in_chans, *a.input_size, generator=g)}
+    return {
+        "video": torch.randn(2, 3, v.in_chans, *v.input_size, generator=g),
+        "audio": torch.randn(2, a.in_chans, *a.input_size, generator=g),
+    }
 
 
 def _logits(model: nn.Module, x: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -62,8 +64,14 @@ class _Pristine:
         return None
 
 
-def _refused_wrap(cat: Catalogue, name: str, item: int, build: Callable[[nn.Module, nn.Module], Any],
-                  token: str | tuple[str, ...], pending: int | str | None = None) -> None:
+def _refused_wrap(
+    cat: Catalogue,
+    name: str,
+    item: int,
+    build: Callable[[nn.Module, nn.Module], Any],
+    token: str | tuple[str, ...],
+    pending: int | str | None = None,
+) -> None:
     """A wrap that must be refused, leaving the two backbones as they were."""
     state: dict[str, _Pristine] = {}
 
@@ -72,8 +80,7 @@ def _refused_wrap(cat: Catalogue, name: str, item: int, build: Callable[[nn.Modu
         state["p"] = _Pristine(audio, video)
         return build(audio, video)
 
-    cat.add(name, item, run, token=token, after=lambda: state["p"].problem() if "p" in state else None,
-            pending=pending)
+    cat.add(name, item, run, token=token, after=lambda: state["p"].problem() if "p" in state else None, pending=pending)
 
 
 def _double_attach() -> Callable[[], Any]:
@@ -100,8 +107,9 @@ def _copied(attach_first: bool) -> Callable[[], Any]:
         if attach_first:
             wrap(audio, video)
             return wrap(copy.copy(audio), copy.copy(video))
-        return mmadapt.wrap_encoders({"video": video, "flow": copy.copy(video)}, frames={"video", "flow"},
-                                     num_classes=5)
+        return mmadapt.wrap_encoders(
+            {"video": video, "flow": copy.copy(video)}, frames={"video", "flow"}, num_classes=5
+        )
 
     return run
 
@@ -226,35 +234,72 @@ def cases() -> list[Case]:
 
     cat = Catalogue(AREA)
     for value in (2.5, "7", 0, -1, True, [5]):
-        _refused_wrap(cat, f"num_classes={value!r}", 9, lambda a, v, n=value: wrap(a, v, num_classes=n),
-                      "num_classes")
+        _refused_wrap(cat, f"num_classes={value!r}", 9, lambda a, v, n=value: wrap(a, v, num_classes=n), "num_classes")
     for key, value in (("video_size", -8), ("video_size", 30), ("audio_size", (64, -32)), ("video_size", "32")):
-        _refused_wrap(cat, f"{key}={value!r}", 9, lambda a, v, k=key, x=value: wrap(a, v, **{k: x}),
-                      (key.removesuffix("_size"), str(value)))
-    for sizes, token in (({"video": (-8, -8)}, "video"), ({"video": (30, 30)}, "video"), ({"flow": (32, 32)}, "flow"),
-                         ({"video": 32.5}, "video")):
+        _refused_wrap(
+            cat,
+            f"{key}={value!r}",
+            9,
+            lambda a, v, k=key, x=value: wrap(a, v, **{k: x}),
+            (key.removesuffix("_size"), str(value)),
+        )
+    for sizes, token in (
+        ({"video": (-8, -8)}, "video"),
+        ({"video": (30, 30)}, "video"),
+        ({"flow": (32, 32)}, "flow"),
+        ({"video": 32.5}, "video"),
+    ):
         _refused_wrap(cat, f"input_sizes={sizes}", 9, lambda a, v, s=sizes: wrap(a, v, input_sizes=s), token)
     plain = mmadapt.wrap_encoders
     _refused_wrap(cat, "preset-typo", 9, lambda a, v: plain(a, v, preset="mma-dferr", num_classes=5), "mma-dferr")
     _refused_wrap(cat, "preset-int", 9, lambda a, v: plain(a, v, preset=3, num_classes=5), "preset")
     _refused_wrap(cat, "unknown-override", 9, lambda a, v: wrap(a, v, fusionn={"latent_dim": 8}), "fusionn")
-    for part, key, value in (("fusion", "latent_dim", "abc"), ("fusion", "latent_dim", 0), ("fusion", "latent_dim", -1),
-                             ("fusion", "type", "no-such-kind"), ("head", "dim", 0), ("head", "depth", 2.5),
-                             ("prompts", "num_prompts", -1), ("prompts", "bogus", 1)):
-        _refused_wrap(cat, f"{part}.{key}={value!r}", 9, lambda a, v, p=part, k=key, x=value: wrap(a, v, **{p: {k: x}}),
-                      key if key != "type" else value)
+    for part, key, value in (
+        ("fusion", "latent_dim", "abc"),
+        ("fusion", "latent_dim", 0),
+        ("fusion", "latent_dim", -1),
+        ("fusion", "type", "no-such-kind"),
+        ("head", "dim", 0),
+        ("head", "depth", 2.5),
+        ("prompts", "num_prompts", -1),
+        ("prompts", "bogus", 1),
+    ):
+        _refused_wrap(
+            cat,
+            f"{part}.{key}={value!r}",
+            9,
+            lambda a, v, p=part, k=key, x=value: wrap(a, v, **{p: {k: x}}),
+            key if key != "type" else value,
+        )
     _refused_wrap(cat, "same-backbone-twice", 7, lambda a, v: wrap(v, v), "same backbone")
-    _refused_wrap(cat, "shared-submodule", 7, lambda a, v: mmadapt.wrap_encoders(
-        {"video": v, "flow": _shares_blocks(v)}, frames={"video", "flow"}, num_classes=5), "share")
+    _refused_wrap(
+        cat,
+        "shared-submodule",
+        7,
+        lambda a, v: mmadapt.wrap_encoders(
+            {"video": v, "flow": _shares_blocks(v)}, frames={"video", "flow"}, num_classes=5
+        ),
+        "share",
+    )
     _refused_wrap(cat, "not-a-module", 9, lambda a, v: mmadapt.wrap_encoders(a, "video.pt", num_classes=5), "str")
     _refused_wrap(cat, "not-a-vit", 12, lambda a, v: wrap(a, nn.Linear(4, 4)), "Linear")
-    _refused_wrap(cat, "stream-name-reserved", 9,
-                  lambda a, v: mmadapt.wrap_encoders({"audio": a, "label": v}, frames={"label"}, num_classes=5),
-                  "label")
-    _refused_wrap(cat, "frames-unknown-stream", 9,
-                  lambda a, v: mmadapt.wrap_encoders({"audio": a, "video": v}, frames={"flow"}, num_classes=5), "flow")
-    _refused_wrap(cat, "frames-unsaid", 9,
-                  lambda a, v: mmadapt.wrap_encoders({"a": a, "b": v}, num_classes=5), "frames")
+    _refused_wrap(
+        cat,
+        "stream-name-reserved",
+        9,
+        lambda a, v: mmadapt.wrap_encoders({"audio": a, "label": v}, frames={"label"}, num_classes=5),
+        "label",
+    )
+    _refused_wrap(
+        cat,
+        "frames-unknown-stream",
+        9,
+        lambda a, v: mmadapt.wrap_encoders({"audio": a, "video": v}, frames={"flow"}, num_classes=5),
+        "flow",
+    )
+    _refused_wrap(
+        cat, "frames-unsaid", 9, lambda a, v: mmadapt.wrap_encoders({"a": a, "b": v}, num_classes=5), "frames"
+    )
     _refused_wrap(cat, "no-streams", 9, lambda a, v: mmadapt.wrap_encoders({}, num_classes=5), "stream")
     _refused_wrap(cat, "mapping-and-video", 9, lambda a, v: mmadapt.wrap_encoders({"audio": a}, v), "mapping")
     cat.add("backbones-on-meta-real-input", 12, _meta_forward, token="meta")
@@ -264,17 +309,29 @@ def cases() -> list[Case]:
     cat.add("copy-of-attached-backbone", 7, _copied(True), token="attached")
     cat.add("shallow-copies", 7, _copied(False), token="share")
     cat.add("disable-nested", 6, _nested_disable, expect=("ok",), check=_check_nested)
-    cat.add("disable-exception-inside", 6, _raise_inside_disable, expect=("ok",),
-            check=lambda r: None if torch.equal(*r) else "adapters stayed disabled after an exception in the block")
+    cat.add(
+        "disable-exception-inside",
+        6,
+        _raise_inside_disable,
+        expect=("ok",),
+        check=lambda r: None if torch.equal(*r) else "adapters stayed disabled after an exception in the block",
+    )
     cat.add("detach-inside-disable", 6, _detach_inside_disable, expect=("ok",), check=_check_pristine)
     cat.add("detach", 7, _detach_plain, expect=("ok",), check=_check_pristine)
     cat.add("rewrap-after-detach", 7, _rewrap_after_detach, expect=("ok",), check=_equal_pair)
-    cat.add("save-inside-disable", 6, _save_inside_disable(fresh_dir), expect=("ok", "clear"), check=_equal_pair,
-            token="disable")
+    cat.add(
+        "save-inside-disable",
+        6,
+        _save_inside_disable(fresh_dir),
+        expect=("ok", "clear"),
+        check=_equal_pair,
+        token="disable",
+    )
     cat.add("forward-after-detach", 7, _use_after_detach(lambda m, x: m(**x)), token="detached")
     cat.add("detach-twice", 7, _use_after_detach(lambda m, x: m.detach()), token="detached")
-    cat.add("disable-after-detach", 6, _use_after_detach(lambda m, x: m.disable_adapters().__enter__()),
-            token="detached")
+    cat.add(
+        "disable-after-detach", 6, _use_after_detach(lambda m, x: m.disable_adapters().__enter__()), token="detached"
+    )
     return cat.cases
 
 

@@ -37,7 +37,9 @@ class FusionKindConfig(AdapterConfig):
         super().__post_init__()
         if self.layer_map is not None:
             self.layer_map = [
-                {str(k): int(v) for k, v in entry.items()} if isinstance(entry, Mapping) else tuple(int(b) for b in entry)
+                {str(k): int(v) for k, v in entry.items()}
+                if isinstance(entry, Mapping)
+                else tuple(int(b) for b in entry)
                 for entry in self.layer_map
             ]
         if self.streams is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import torch
 
-
 _DOT_LIMIT = 2**31 - 1
 """cuBLAS takes the vector length as a 32-bit int."""
 
@@ -68,8 +67,10 @@ def gated_residual(x: torch.Tensor, h: torch.Tensor, gate: torch.Tensor) -> torc
     ``addcmul`` on every path, so training and inference see identical numbers.
     """
     if h.shape != x.shape or gate.numel() != 1:
-        raise ValueError(f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
-                         f"element, got {tuple(gate.shape)}")
+        raise ValueError(
+            f"gated_residual: h {tuple(h.shape)} must match x {tuple(x.shape)} and gate must have one "
+            f"element, got {tuple(gate.shape)}"
+        )
     h = _narrowed(h, x)
     cpu_mixed = x.device.type == "cpu" and h.dtype != x.dtype  # CPU bf16 element-wise kernels are slow (bench_gate)
     if torch.compiler.is_compiling() or not torch.is_grad_enabled() or cpu_mixed:

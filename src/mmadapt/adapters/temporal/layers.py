@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 __all__ = ["Attention", "FeedForward", "TanhGELU", "TemporalTransformer"]
 
 

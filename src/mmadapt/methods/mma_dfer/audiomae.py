@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-from mmadapt.backbones.load_report import BuiltBackbone
-from mmadapt.backbones.pretrained_vit import build_pretrained_vit
-from mmadapt.backbones.registry import register_backbone
-from mmadapt.backbones.vit_config import ViTBackboneConfig
-from mmadapt.methods.mma_dfer.vit_b16 import VIT_B16
-from mmadapt.pos_embed import infer_grid
+from ...backbones.load_report import BuiltBackbone
+from ...backbones.pretrained_vit import build_pretrained_vit
+from ...backbones.registry import register_backbone
+from ...backbones.vit_config import ViTBackboneConfig
+from ...pos_embed import infer_grid
+from .vit_b16 import VIT_B16
 
 __all__ = ["audiomae_vit_base"]
 

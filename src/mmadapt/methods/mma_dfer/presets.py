@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mmadapt.adapters import MeanBottleneckConfig, PromptConfig, TemporalHeadConfig
-from mmadapt.anatomy import Anatomy
-from mmadapt.config import MultimodalConfig
-from mmadapt.presets import PresetFn, register_preset
+from ...adapters import MeanBottleneckConfig, PromptConfig, TemporalHeadConfig
+from ...anatomy import Anatomy
+from ...config import MultimodalConfig
+from ...presets import PresetFn, register_preset
 
 __all__ = ["TABLE4", "mma_dfer_config"]
 
@@ -52,6 +52,6 @@ TABLE4: dict[str, tuple[str, bool, bool, bool, bool]] = {
 """Table 4 of the paper: preset name -> (description, Pr, Pr.Pr., MTT, FB), i.e. whether prompts, progressive
 prompts, the temporal transformer and the fusion bottleneck are on."""
 
-register_preset("mma-dfer", mma_dfer_config)
+register_preset("mma-dfer", mma_dfer_config, paper_params_m=7.5, paper_ref="MMA-DFER §4.2, Table 6 (d=128)")
 for _name, (_desc, *_flags) in TABLE4.items():
     register_preset(_name, _ablation(_desc, *_flags))

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from mmadapt.recipe.distributed import DistInfo
+from ..distributed import DistInfo
 
 if TYPE_CHECKING:
-    from mmadapt.recipe.config import TrainConfig
-    from mmadapt.recipe.metrics import ClassificationMetrics
+    from ..config import TrainConfig
+    from ..metrics import ClassificationMetrics
 
 __all__ = ["Callback", "CallbackList", "TrainState"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from mmadapt.recipe.callbacks.base import Callback, TrainState
+from .base import Callback, TrainState
 
 __all__ = ["BestMetric"]
 

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import IO, Any
 
-from mmadapt.recipe.callbacks.base import Callback, TrainState
+from .base import Callback, TrainState
 
 __all__ = ["EpochLine", "format_epoch_line"]
 

@@ -16,8 +16,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mmadapt._io import to_jsonable
-from mmadapt.recipe.callbacks.base import Callback, TrainState
+from ..._io import to_jsonable
+from .base import Callback, TrainState
 
 __all__ = ["MetricsLogger"]
 

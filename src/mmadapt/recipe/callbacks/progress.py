@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-from mmadapt.recipe.callbacks.base import Callback, TrainState
+from .base import Callback, TrainState
 
 __all__ = ["ProgressBar", "progress_enabled"]
 

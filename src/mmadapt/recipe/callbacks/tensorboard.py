@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from mmadapt.recipe.callbacks.base import Callback, TrainState
+from .base import Callback, TrainState
 
 __all__ = ["TensorBoardLogger"]
 

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from mmadapt.backbones.registry import create_backbone
-from mmadapt.errors import CheckpointError
+from ....backbones.registry import create_backbone
+from ....errors import CheckpointError
 
 __all__ = ["assign_backbone", "build_meta_backbone", "check_state_fits", "wrap_quietly"]
 
@@ -58,7 +58,7 @@ def assign_backbone(module: nn.Module, state: Mapping[str, torch.Tensor], where:
 def wrap_quietly(audio: nn.Module, video: nn.Module, overrides: Mapping[str, Any]):
     """``wrap_encoders`` with the ``mma-dfer`` preset, leaving the caller's random state untouched (the adapters'
     random init is overwritten right after)."""
-    from mmadapt.model import wrap_encoders
+    from ....model import wrap_encoders
 
     with torch.random.fork_rng(devices=[]):
         return wrap_encoders(audio, video, preset="mma-dfer", **dict(overrides))

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from mmadapt.adapters import kind_of
-from mmadapt.errors import CheckpointError, ConfigError
+from ....adapters import kind_of
+from ....errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
-    from mmadapt.model import MultimodalAdapterModel
+    from ....model import MultimodalAdapterModel
 
 __all__ = ["HEAD_WIDTH", "STREAM_LAYOUT", "EncoderShape", "OfficialArchitecture", "StreamLayout", "head_rows_from"]
 
@@ -166,10 +166,13 @@ class OfficialArchitecture:
 
     def wrap_overrides(self) -> dict[str, Any]:
         """``wrap_encoders`` overrides of the ``mma-dfer`` preset that reproduce this architecture."""
-        from mmadapt.adapters import PromptConfig
+        from ....adapters import PromptConfig
 
-        prompts: dict[str, Any] = {"num_prompts": self.num_prompts, "progressive": bool(self.video.progressive),
-                                   "num_updates": len(self.video.progressive)}
+        prompts: dict[str, Any] = {
+            "num_prompts": self.num_prompts,
+            "progressive": bool(self.video.progressive),
+            "num_updates": len(self.video.progressive),
+        }
         if self.video.progressive:
             default = PromptConfig(**prompts).resolve_schedule(self.depth)
             if default != self.prompt_schedule():
@@ -290,8 +293,10 @@ class OfficialArchitecture:
         for s in STREAM_LAYOUT:
             schedule = model.prompts[s].schedule
             if schedule != arch_schedule:
-                problems.append(f"{s} progressive schedule {schedule} is not the official one "
-                                f"{arch_schedule} (group k after block k * depth / groups)")
+                problems.append(
+                    f"{s} progressive schedule {schedule} is not the official one "
+                    f"{arch_schedule} (group k after block k * depth / groups)"
+                )
         _check_progressive(video, problems)
         if c.fusion is not None and c.fusion.norm_eps != OFFICIAL_ADAPTER_EPS:
             problems.append(f"fusion norm_eps {c.fusion.norm_eps} != {OFFICIAL_ADAPTER_EPS}")
@@ -378,7 +383,9 @@ def _check_trained_sizes(
             rows = f"image_encoder.pos_embed has {pos.shape[1] if pos.ndim == 3 else tuple(pos.shape)} rows"
             problems.append(
                 f"it was trained at img_size={trained} ({rows} = 1 + {side}x{side} grid + {prompts.shape[0]} prompts), "
-                f"not {img_size}" if trained else f"{rows}, which fits no square frame size (asked for {img_size})"
+                f"not {img_size}"
+                if trained
+                else f"{rows}, which fits no square frame size (asked for {img_size})"
             )
     if num_classes is not None:
         trained_classes = sd["our_classifier.weight"].shape[0]

@@ -23,11 +23,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from mmadapt._io import write_json, write_safetensors
-from mmadapt.backbones.registry import is_registered
-from mmadapt.errors import CheckpointError
-from mmadapt.model import MultimodalAdapterModel
-
+from ...._io import write_json, write_safetensors
+from ....backbones.registry import is_registered
+from ....errors import CheckpointError
+from ....model import MultimodalAdapterModel
 from ._build import assign_backbone, build_meta_backbone, check_state_fits
 from .architecture import STREAM_LAYOUT, OfficialArchitecture, head_rows_from
 from .from_official import EXTRAS_ATTR
@@ -42,7 +41,7 @@ EXTRAS_FILE = "official_extras.safetensors"
 
 
 def _version() -> str:
-    from mmadapt._version import __version__
+    from ...._version import __version__
 
     return __version__
 

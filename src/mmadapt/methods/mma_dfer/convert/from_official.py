@@ -19,9 +19,8 @@ from typing import Any
 
 import torch
 
-from mmadapt.errors import CheckpointError
-from mmadapt.model import MultimodalAdapterModel
-
+from ....errors import CheckpointError
+from ....model import MultimodalAdapterModel
 from ._build import assign_backbone, build_meta_backbone, wrap_quietly
 from .architecture import OFFICIAL_MEL_BINS, STREAM_LAYOUT, OfficialArchitecture
 from .layout import DEAD_NORM, OfficialLayout, Part, Route, build_layout
@@ -162,8 +161,10 @@ def _check_keys_and_shapes(
     if problems:
         raise CheckpointError(f"{where} does not fit the official MMA-DFER layout: " + " | ".join(problems))
     if unexpected:
-        warnings.warn(f"{where}: skipping {len(unexpected)} keys outside the official layout: {list(unexpected[:5])}",
-                      stacklevel=3)
+        warnings.warn(
+            f"{where}: skipping {len(unexpected)} keys outside the official layout: {list(unexpected[:5])}",
+            stacklevel=3,
+        )
     return unexpected
 
 
@@ -189,8 +190,13 @@ def from_official(
     sd, source = read_official(path_or_state_dict)
     where = source.description
     arch = OfficialArchitecture.from_state_dict(
-        sd, num_heads=num_heads, temporal_heads=temporal_heads, mel_bins=mel_bins, where=where,
-        img_size=img_size, num_classes=num_classes,
+        sd,
+        num_heads=num_heads,
+        temporal_heads=temporal_heads,
+        mel_bins=mel_bins,
+        where=where,
+        img_size=img_size,
+        num_classes=num_classes,
     )
 
     # plan on a meta model: every key, shape and target checked before any value moves

@@ -21,8 +21,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from mmadapt._torch_load import safe_torch_load
-from mmadapt.errors import CheckpointError
+from ...._torch_load import safe_torch_load
+from ....errors import CheckpointError
 
 __all__ = ["INERT_GLOBALS", "OfficialSource", "read_official"]
 

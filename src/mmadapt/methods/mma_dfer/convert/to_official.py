@@ -13,9 +13,8 @@ from collections.abc import Mapping
 
 import torch
 
-from mmadapt.errors import ConfigError
-from mmadapt.model import MultimodalAdapterModel
-
+from ....errors import ConfigError
+from ....model import MultimodalAdapterModel
 from .architecture import STREAM_LAYOUT, OfficialArchitecture, head_rows_from
 from .from_official import EXTRAS_ATTR
 from .layout import Dropped, Route, build_layout
