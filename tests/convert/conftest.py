@@ -1,13 +1,11 @@
 import pytest
 
-from ..official._keys import official_keys_available, official_state_dict
+from ..official._keys import official_state_dict
 
 
 @pytest.fixture(scope="session")
 def full_112():
     """Full ViT-B official state dict at 112 px (179M random values: built once) and its conversion."""
-    if not official_keys_available():
-        pytest.skip("shared/mma-dfer key lists not available")
     from mmadapt.methods.mma_dfer.convert import from_official
 
     sd = official_state_dict(112)

@@ -2,16 +2,13 @@
 
 import json
 
-import pytest
 import torch
 
 from mmadapt.cli import main
 from mmadapt.methods.mma_dfer.convert import from_official, load_converted, to_official
 
-from ..official._keys import TINY_HEADS, TINY_TEMPORAL_HEADS, official_keys_available
+from ..official._keys import TINY_HEADS, TINY_TEMPORAL_HEADS
 from ._helpers import TINY, TOL, assert_bit_exact, inputs, reference_logits, tiny_state_dict
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
 
 S = 160
 FILES = (

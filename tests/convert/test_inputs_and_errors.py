@@ -19,10 +19,7 @@ from mmadapt.methods.mma_dfer.convert import (
 )
 from mmadapt.methods.mma_dfer.convert.reader import INERT_GLOBALS
 
-from ..official._keys import official_keys_available
 from ._helpers import TINY, assert_bit_exact, tiny_state_dict
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
 
 S = 160
 

@@ -5,10 +5,8 @@ import torch
 
 from mmadapt.methods.mma_dfer.convert import from_official
 
-from ..official._keys import official_keys_available, official_state_dict, parse_official_keys
+from ..official._keys import official_state_dict, parse_official_keys
 from ._helpers import FULL, TINY, TOL, inputs, reference_logits, tiny_state_dict
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
 
 FEW_FRAMES = 2  # full-width runs on the CPU; the temporal table covers any T <= 16
 

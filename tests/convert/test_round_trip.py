@@ -10,10 +10,8 @@ from hypothesis import strategies as st
 
 from mmadapt.methods.mma_dfer.convert import from_official, to_official
 
-from ..official._keys import official_keys_available, parse_official_keys
+from ..official._keys import parse_official_keys
 from ._helpers import TINY, assert_bit_exact, tiny_state_dict
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
 
 
 def test_full_width_round_trip_is_bit_exact(full_112):

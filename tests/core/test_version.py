@@ -6,7 +6,6 @@ import json
 import tomllib
 from pathlib import Path
 
-import pytest
 from safetensors import safe_open
 
 import mmadapt
@@ -14,7 +13,6 @@ from mmadapt import _version
 from mmadapt.recipe.config import TrainConfig, library_version
 from mmadapt.recipe.experiment import ExperimentConfig
 
-from ..official._keys import official_keys_available
 from .helpers import make_pair, wrap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +38,6 @@ def test_a_saved_adapter_stamps_that_version(tmp_path):
         assert f.metadata()["mmadapt_version"] == _version.__version__
 
 
-@pytest.mark.skipif(not official_keys_available(160), reason="shared/mma-dfer key lists not available")
 def test_a_converted_directory_stamps_that_version(tmp_path):
     from mmadapt.convert import from_official, save_converted
 

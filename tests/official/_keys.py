@@ -1,4 +1,7 @@
-"""The official MMA-DFER state dict layout (from shared/mma-dfer/official_keys_{S}.txt) and random fillers.
+"""The official MMA-DFER state dict layout (``data/official_keys_{S}.txt``) and random fillers.
+
+The key lists are facts copied from the project's ``shared/mma-dfer`` folder into the repository, so a clone
+runs every official-layout test; ``test_keys.py`` checks the copies against that folder where it is present.
 
 Each line of a key file is ``key (d0, d1, ...) torch.dtype trainable`` (trainable under main.py's rule).
 """
@@ -14,11 +17,11 @@ from typing import NamedTuple
 import torch
 
 __all__ = [
+    "SIZES",
     "TINY_HEADS",
     "TINY_TEMPORAL_HEADS",
     "TINY_WIDTHS",
     "KeySpec",
-    "official_keys_available",
     "official_keys_path",
     "official_state_dict",
     "parse_official_keys",
@@ -46,27 +49,25 @@ class KeySpec(NamedTuple):
     dtype: torch.dtype
 
 
-def shared_dir() -> Path:
-    """The ``shared/`` folder beside the repository root, else ``$MMADAPT_SHARED``."""
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SIZES = (112, 160, 224)
+
+
+def shared_dir() -> Path | None:
+    """The project's ``shared/`` folder beside the repository root (else ``$MMADAPT_SHARED``), or None."""
     beside_repo = Path(__file__).resolve().parents[2].parent / "shared"
     if beside_repo.is_dir():
         return beside_repo
     env = os.environ.get(SHARED_ENV)
-    if env and Path(env).is_dir():
-        return Path(env)
-    raise FileNotFoundError(f"no shared folder: {beside_repo} does not exist and ${SHARED_ENV} is not set")
+    return Path(env) if env and Path(env).is_dir() else None
 
 
 def official_keys_path(img_size: int) -> Path:
-    return shared_dir() / "mma-dfer" / f"official_keys_{img_size}.txt"
-
-
-def official_keys_available(img_size: int = 112) -> bool:
-    """Whether the key list for ``img_size`` can be found (for ``pytest.mark.skipif``)."""
-    try:
-        return official_keys_path(img_size).is_file()
-    except FileNotFoundError:
-        return False
+    """The repository's copy of the official key list at ``img_size``."""
+    path = DATA_DIR / f"official_keys_{img_size}.txt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no official key list for img_size={img_size} (have {SIZES})")
+    return path
 
 
 def parse_official_keys(img_size: int) -> list[KeySpec]:

@@ -1,11 +1,11 @@
 """The official key list parses to the counts of OFFICIAL_SEMANTICS.md section 4; fillers follow it."""
 
+import hashlib
+
 import pytest
 import torch
 
-from ._keys import TINY_WIDTHS, official_keys_available, official_state_dict, parse_official_keys
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
+from ._keys import SIZES, TINY_WIDTHS, official_keys_path, official_state_dict, parse_official_keys, shared_dir
 
 # (total trainable, total parameters) from the table in section 4
 OFFICIAL_COUNTS = {112: (7_519_519, 179_199_251), 160: (7_558_687, 179_238_419), 224: (7_632_415, 179_312_147)}
@@ -57,3 +57,22 @@ def test_deterministic_by_seed(tiny):
     other = official_state_dict(160, widths=TINY_WIDTHS, seed=1)
     assert all(torch.equal(tiny[k], again[k]) for k in tiny)
     assert not torch.equal(tiny["vision_proj.weight"], other["vision_proj.weight"])
+
+
+COPY_SHA256 = {
+    112: "c20c487cc0864e69fed8f3235f044c2b23936e8d70b56fa6eb153e02eb8bae70",
+    160: "cc45947c16afde49fe7dc94a9501785ea539a7981889e6f3fd40ec1873f68f8a",
+    224: "7b5ed7be40f293ed2f54ede237ccc5b50600b52011bf8834127d9d10a318ffed",
+}
+"""Digests of the key lists as copied from shared/mma-dfer (an edited copy fails here, not in a parity test)."""
+
+
+@pytest.mark.parametrize("img_size", SIZES)
+def test_the_repository_copy_is_the_shared_key_list(img_size):
+    """The copies in tests/official/data are facts from shared/mma-dfer: unchanged, and equal to that folder's
+    files wherever it exists beside the repository."""
+    copy = official_keys_path(img_size).read_bytes()
+    assert hashlib.sha256(copy).hexdigest() == COPY_SHA256[img_size]
+    shared = shared_dir()
+    if shared is not None:
+        assert copy == (shared / "mma-dfer" / f"official_keys_{img_size}.txt").read_bytes()

@@ -11,13 +11,10 @@ from ._keys import (
     TINY_HEADS,
     TINY_TEMPORAL_HEADS,
     TINY_WIDTHS,
-    official_keys_available,
     official_state_dict,
     parse_official_keys,
 )
 from ._reference import encoder_streams, official_forward, official_head
-
-pytestmark = pytest.mark.skipif(not official_keys_available(), reason="shared/mma-dfer not available")
 
 S = 112
 N_PROMPTS, PROGR = 6, 3  # official prompt count and progressive chunk (added after blocks 0 and 6)
