@@ -30,10 +30,11 @@ from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from ._adapter_files import CONFIG_NAME, WEIGHTS_NAME
-from ._io import atomic_write, read_user_text, replace_unit, unit_file, write_json
+from ._io import atomic_write, read_user_text, replace_unit, to_jsonable, unit_file, write_json, write_text
 from .anatomy import BackboneIdentity
 from .config import MultimodalConfig
 from .errors import AdapterMismatchError, CheckpointError
+from .model_card import MODEL_CARD_NAME, may_write_card, render_model_card
 from .streams import LEGACY_FRAMES, LEGACY_STREAMS, StreamInfo
 
 __all__ = [
@@ -57,7 +58,8 @@ FORMAT_VERSION = 2
 SUPPORTED_FORMAT_VERSIONS = (1, 2)
 """The adapter formats this mmadapt reads (format 1 through :func:`migrate_v1`)."""
 ADAPTER_FILES = (WEIGHTS_NAME, CONFIG_NAME)
-"""Every file ``save_adapter`` writes, in the order it writes them; they are replaced together."""
+"""The files an adapter is made of, in the order ``save_adapter`` writes them; they are replaced together with
+the model card (:mod:`mmadapt.model_card`, ``README.md``) where that is mmadapt's own."""
 _IGNORED_CONFIG_KEYS = ("grad_checkpointing", "preset")
 """Config entries that may differ between a saved adapter and the model it loads into."""
 
@@ -127,6 +129,10 @@ def save_adapter(model: AdapterOwner, directory: str | Path) -> Path:
         WEIGHTS_NAME: lambda path: atomic_write(path, lambda handle: handle.write(blob)),
         CONFIG_NAME: lambda path: write_json(path, config),
     }
+    if may_write_card(directory):  # a README.md a person wrote is kept
+        writers[MODEL_CARD_NAME] = lambda path: write_text(path, render_model_card(to_jsonable(config)))
+    else:
+        logger.info("%s: keeping the README.md there (not written by mmadapt)", directory)
     return replace_unit(directory, writers)
 
 

@@ -134,7 +134,7 @@ def test_saved_files(pair, tmp_path):
     audio, video, *_ = pair
     model = wrap(audio, video)
     out = model.save_adapter(tmp_path / "a")
-    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["preset"] == "mma-dfer"
     assert cfg["mmadapt_version"] == mmadapt.__version__

@@ -17,13 +17,14 @@ import torch
 
 import mmadapt
 import mmadapt.checkpoint as checkpoint
+from mmadapt.model_card import MODEL_CARD_NAME
 
 from .helpers import clone, make_inputs, make_pair, randomise_gates, wrap
 from .save_loop_child import AUDIO_SIZE, HEAD, VIDEO_SIZE, tiny_pair
 
 PENDING_NAME = ".mmadapt-save.pending"
 """Where a committed but unfinished save keeps the files it has not moved into place yet (documented contract)."""
-ADAPTER_FILES = sorted([checkpoint.CONFIG_NAME, checkpoint.WEIGHTS_NAME])
+ADAPTER_FILES = sorted([checkpoint.CONFIG_NAME, checkpoint.WEIGHTS_NAME, MODEL_CARD_NAME])
 
 
 def _disk_full(*args, **kwargs):
