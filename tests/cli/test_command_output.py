@@ -90,3 +90,18 @@ def test_log_records_read_like_the_commands_warnings():
         "mmadapt train: warning: resuming with changed settings (applied): epochs: 3 -> 5"
     )
     assert CommandLogFormatter("train", with_names=True).format(record).endswith(" [mmadapt.recipe.resume_changes]")
+
+
+def test_stdout_piped_to_a_file_is_line_buffered_so_lines_arrive_as_printed():
+    """`mmadapt demo | tee log` showed nothing for minutes: a pipe is block-buffered unless the command says so."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from mmadapt.cli import main\n"
+        "before = sys.stdout.line_buffering\n"
+        "main(['info', '--list-presets'])\n"
+        "print(before, sys.stdout.line_buffering, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.split()[-2:] == ["False", "True"]

@@ -32,6 +32,18 @@ def test_help_exits_0_and_explains_every_option(command, capsys):
         assert action.help and " ".join(action.help.split())[:30] in text, (command, names)  # help= everywhere
 
 
+@pytest.mark.parametrize("command", sorted(_subparsers()))
+def test_help_shows_a_default_only_where_it_says_something(command):
+    """No "(default: None)" / "(default: False)" noise; a real default (demo --epochs 25) is still shown."""
+    parser = _subparsers()[command]
+    text = " ".join(parser.format_help().split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for action in parser._actions:
+        shown = action.default not in (None, False, argparse.SUPPRESS) and "default" not in (action.help or "")
+        if shown and action.option_strings:
+            assert f"(default: {action.default})" in text, (command, action.option_strings)
+
+
 def test_commands_are_registered():
     assert set(COMMANDS) | {"info"} <= set(_subparsers())
 

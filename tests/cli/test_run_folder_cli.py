@@ -60,6 +60,15 @@ def test_resume_with_a_changed_batch_size_is_refused_naming_the_change(workspace
     assert json.loads((out / "summary.json").read_text())["resume_changes"] == {"epochs": [1, 2]}
 
 
+def test_resuming_a_finished_run_says_there_is_nothing_left_to_train(workspace, tmp_path, caplog):
+    out = tmp_path / "run"
+    assert main(_argv(workspace, out)) == 0
+    caplog.clear()
+    assert main(_argv(workspace, out, "--resume", "auto")) == 0
+    said = f"{out} already finished its 1 epochs: nothing left to train (pass train.epochs=2 or more to continue it)"
+    assert said in [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
 _HOLDER = textwrap.dedent(
     """
     import sys, time

@@ -78,5 +78,6 @@ def test_cli_errors_exit_2_with_the_reason(tmp_path, capsys):
     assert not (tmp_path / "out").exists()  # nothing written for a refused checkpoint
     assert main(_args(ckpt, tmp_path / "out")) == 0
     assert main(_args(ckpt, tmp_path / "out")) == 2
-    assert "--force" in capsys.readouterr().err
-    assert main(_args(ckpt, tmp_path / "out", "--force")) == 0
+    assert "pass --overwrite to replace it" in capsys.readouterr().err  # the word every other command uses
+    assert main(_args(ckpt, tmp_path / "out", "--overwrite")) == 0
+    assert main(_args(ckpt, tmp_path / "out", "--force")) == 0  # the older name still works

@@ -118,3 +118,12 @@ def test_the_demo_prints_its_prediction_as_a_small_table_not_a_json_list(demo):
     for rank, (line, (name, probability)) in enumerate(zip(table, demo["prediction"]["top"]), start=1):
         assert line.split() == [f"{rank}.", name, f"{probability:.4f}"]
     assert not any(line.lstrip().startswith("[[") for line in lines)
+
+
+def test_the_last_line_says_what_was_trained_how_well_and_where(demo):
+    last = demo["stdout"].rstrip().splitlines()[-1]
+    run = demo["out"] / "runs" / "mma-dfer"
+    params = json.loads((run / "adapter" / "adapter_config.json").read_text())["num_parameters"]
+    m = demo["metrics"]["mma-dfer"]
+    assert last.startswith(f"demo: trained mma-dfer adapters ({params:,} trainable parameters)")
+    assert f"test UAR {m['uar']:.3f}, WAR {m['war']:.3f}; run folder {run} (" in last

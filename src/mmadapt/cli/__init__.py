@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from ..errors import MMAdaptError
 from ..registry import Registry
+from ._help import HelpFormatter
 from ._output import CommandLogFormatter, command_output
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_command"]
@@ -56,9 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_path in COMMANDS.items():
         module = importlib.import_module(module_path)
-        p = sub.add_parser(
-            name, help=module.HELP, description=module.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-        )
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__, formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
@@ -72,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser = build_parser()
     args = parser.parse_args(argv)
+    _line_buffered_stdout()
     handler = logging.StreamHandler()
     handler.setFormatter(CommandLogFormatter(args.command or "-", with_names=args.verbose >= 2))
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)], handlers=[handler])
@@ -80,6 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with command_output(args.command):
         return _run(args)
+
+
+def _line_buffered_stdout() -> None:
+    """Piped into a file or `tee`, stdout is block-buffered: a long command's lines would arrive minutes late and
+    out of order with the log lines on stderr. One flush per line costs nothing at the commands' output rates."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and not sys.stdout.line_buffering:
+        reconfigure(line_buffering=True)
 
 
 def _run(args: argparse.Namespace) -> int:

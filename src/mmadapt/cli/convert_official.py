@@ -19,7 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-heads", type=int, default=None, help="backbone attention heads (default: width / 64)")
     p.add_argument("--temporal-heads", type=int, default=None, help="temporal-transformer heads (default: width / 64)")
     p.add_argument("--mel-bins", type=int, default=128, help="mel bins of the audio input")
-    p.add_argument("--force", action="store_true", help="overwrite a converted model already in --out")
+    p.add_argument(
+        "--overwrite",
+        "--force",
+        dest="overwrite",
+        action="store_true",
+        help="replace a converted model already in --out (--force: the older name)",
+    )
 
 
 def _size(n: int) -> str:
@@ -37,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_output_dir
 
     check_output_dir(args.out)
-    if (args.out / MANIFEST).exists() and not args.force:
-        raise ConfigError(f"{args.out} already holds a converted model ({MANIFEST}); pass --force to overwrite it")
+    if (args.out / MANIFEST).exists() and not args.overwrite:
+        raise ConfigError(f"{args.out} already holds a converted model ({MANIFEST}); pass --overwrite to replace it")
     result = from_official(
         args.checkpoint,
         args.img_size,

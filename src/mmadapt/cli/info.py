@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import EXPERIMENT_FILE
+from ._help import HelpFormatter
 
 HELP = "describe a backbone spec (family, sizes, what a preset tunes), or a preset's table on a pair"
 
@@ -41,7 +42,7 @@ STREAMS = ("audio", "video")
 """The streams of an experiment file, in the order they are described."""
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class _Formatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults in the option help, and the description's table of SPEC forms kept as written."""
 
 

@@ -259,6 +259,14 @@ class Trainer:
         if resume_path is not None:
             start_epoch, rng_to_restore = self._restore(resume_path, state, callbacks)
             resumed_from = str(resume_path)
+            if start_epoch >= cfg.epochs:
+                logger.warning(
+                    "%s already finished its %d epochs: nothing left to train (pass train.epochs=%d or more to "
+                    "continue it)",
+                    out_dir,
+                    start_epoch,
+                    start_epoch + 1,
+                )
 
         net = wrap_ddp(model, info, device, cfg.find_unused_parameters)
         forward = torch.compile(net) if cfg.compile else net

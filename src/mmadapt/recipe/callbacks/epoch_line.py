@@ -39,7 +39,8 @@ def format_epoch_line(record: dict[str, Any], epochs: int, seconds: float, label
 
 
 class EpochLine(Callback):
-    """Prints :func:`format_epoch_line` after each epoch (evaluation included in its time) on rank 0."""
+    """Writes :func:`format_epoch_line` after each epoch (evaluation included in its time) on rank 0, to ``stream``
+    (default: the current ``sys.stdout``). A stream, not a logger: it is the run's output, as a progress bar is."""
 
     main_process_only = True
 
@@ -53,4 +54,6 @@ class EpochLine(Callback):
 
     def on_epoch_end(self, state: TrainState, record: dict[str, Any]) -> None:
         line = format_epoch_line(record, state.cfg.epochs, time.perf_counter() - self._tick, self.label)
-        print(line, file=self.stream or sys.stdout, flush=True)
+        stream = self.stream or sys.stdout  # looked up now: a caller may redirect stdout after building the loop
+        stream.write(line + "\n")
+        stream.flush()
