@@ -2,11 +2,17 @@
 
 from ._config import AdapterConfig
 from .fusion import (
+    AddFusion,
+    AddFusionConfig,
     FusionBottleneck,
     FusionConfig,
     FusionKindConfig,
     MeanBottleneck,
     MeanBottleneckConfig,
+    MultConcatFusion,
+    MultConcatFusionConfig,
+    MultFusion,
+    MultFusionConfig,
 )
 from .kinds import (
     AdapterKind,
@@ -24,6 +30,8 @@ from .temporal import AddProjectConfig, JointAdaptation, TemporalHead, TemporalH
 __all__ = [
     "AdapterConfig",
     "AdapterKind",
+    "AddFusion",
+    "AddFusionConfig",
     "AddProjectConfig",
     "FusionBottleneck",
     "FusionConfig",
@@ -31,6 +39,10 @@ __all__ = [
     "JointAdaptation",
     "MeanBottleneck",
     "MeanBottleneckConfig",
+    "MultConcatFusion",
+    "MultConcatFusionConfig",
+    "MultFusion",
+    "MultFusionConfig",
     "PromptConfig",
     "PromptInjector",
     "PromptedViT",

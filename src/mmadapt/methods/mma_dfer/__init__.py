@@ -1,19 +1,22 @@
 """MMA-DFER (CVPR-W 2024) as one wing: everything specific to the method, on top of the generic toolkit.
 
 * :mod:`.presets` — the ``mma-dfer`` preset and the paper's Table-4 ablations (``list_presets("mma-dfer*")``);
+* :mod:`.table3` — Table 3's other fusion kinds in the ``mma-dfer`` recipe (``list_presets("mma-dfer-fusion-*")``);
 * :mod:`.audiomae`, :mod:`.maeface` — the AudioMAE and MAE-Face ViT-B builders (``list_backbones()``);
 * :mod:`.convert` — official ``model.pth`` <-> mmadapt, bit-exact both ways (``mmadapt convert-official``).
 
 Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
-from . import presets
+from . import presets, table3
 from .audiomae import audiomae_vit_base
 from .convert import from_official, load_converted, save_converted, to_official
 from .maeface import maeface_vit_base
 from .presets import TABLE4, mma_dfer_config
+from .table3 import TABLE3
 
 __all__ = [
+    "TABLE3",
     "TABLE4",
     "audiomae_vit_base",
     "from_official",
@@ -22,5 +25,6 @@ __all__ = [
     "mma_dfer_config",
     "presets",
     "save_converted",
+    "table3",
     "to_official",
 ]
