@@ -7,6 +7,8 @@ from .fusion import (
     FusionKindConfig,
     MeanBottleneck,
     MeanBottleneckConfig,
+    MeanBottleneckITA,
+    MeanBottleneckITAConfig,
 )
 from .kinds import (
     AdapterKind,
@@ -31,6 +33,8 @@ __all__ = [
     "JointAdaptation",
     "MeanBottleneck",
     "MeanBottleneckConfig",
+    "MeanBottleneckITA",
+    "MeanBottleneckITAConfig",
     "PromptConfig",
     "PromptInjector",
     "PromptedViT",

@@ -2,6 +2,7 @@
 
 from .base import FusedLayer, FusionKindConfig, resolve_layer_map
 from .mean_bottleneck import MeanBottleneck, MeanBottleneckConfig
+from .mean_bottleneck_ita import MeanBottleneckITA, MeanBottleneckITAConfig
 
 # the names of format v1, when the bottleneck was the only fusion
 FusionBottleneck = MeanBottleneck
@@ -14,5 +15,7 @@ __all__ = [
     "FusionKindConfig",
     "MeanBottleneck",
     "MeanBottleneckConfig",
+    "MeanBottleneckITA",
+    "MeanBottleneckITAConfig",
     "resolve_layer_map",
 ]
