@@ -53,6 +53,11 @@ def test_an_unknown_name_of_backbones_is_still_an_attribute_error():
         mmadapt.backbones.audiomae_vit_large  # noqa: B018
 
 
+def _wing_presets() -> list[str]:
+    """The wing's presets as this process sees them (every import path must register all of them)."""
+    return mmadapt.list_presets("mma-dfer*")
+
+
 @pytest.mark.parametrize("first_import", ["mmadapt", "mmadapt.presets", "mmadapt.backbones.registry"])
 def test_importing_any_part_of_mmadapt_registers_the_wing(first_import):
     code = (
@@ -62,14 +67,14 @@ def test_importing_any_part_of_mmadapt_registers_the_wing(first_import):
         "print(len(list_presets('mma-dfer*')), list_backbones())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split(None, 1) == ["12", "['audiomae_vit_base', 'maeface_vit_base']\n"]
+    assert out.split(None, 1) == [str(len(_wing_presets())), "['audiomae_vit_base', 'maeface_vit_base']\n"]
 
 
 @pytest.mark.parametrize("name", mmadapt.list_presets("mma-dfer*"))
 def test_the_mma_dfer_presets_live_in_the_wing(name):
     from mmadapt.presets import PRESETS
 
-    assert PRESETS.get(name).fn.__module__ in {f"{WING}.presets", f"{WING}.table3"}
+    assert PRESETS.get(name).fn.__module__.startswith(f"{WING}.")
 
 
 @pytest.mark.parametrize("name", ["audiomae_vit_base", "maeface_vit_base"])

@@ -3,6 +3,7 @@
 from .add import AddFusion, AddFusionConfig
 from .base import FusedLayer, FusionKindConfig, resolve_layer_map
 from .mean_bottleneck import MeanBottleneck, MeanBottleneckConfig
+from .mean_bottleneck_ita import MeanBottleneckITA, MeanBottleneckITAConfig
 from .mult import MultFusion, MultFusionConfig
 from .mult_concat import MultConcatFusion, MultConcatFusionConfig
 
@@ -19,6 +20,8 @@ __all__ = [
     "FusionKindConfig",
     "MeanBottleneck",
     "MeanBottleneckConfig",
+    "MeanBottleneckITA",
+    "MeanBottleneckITAConfig",
     "MultConcatFusion",
     "MultConcatFusionConfig",
     "MultFusion",

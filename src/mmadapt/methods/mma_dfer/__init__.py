@@ -2,13 +2,14 @@
 
 * :mod:`.presets` — the ``mma-dfer`` preset and the paper's Table-4 ablations (``list_presets("mma-dfer*")``);
 * :mod:`.table3` — Table 3's other fusion kinds in the ``mma-dfer`` recipe (``list_presets("mma-dfer-fusion-*")``);
+* :mod:`.table2`, :mod:`.table5` — intermediate temporal adaptors (Table 2) and one modality alone (Table 5);
 * :mod:`.audiomae`, :mod:`.maeface` — the AudioMAE and MAE-Face ViT-B builders (``list_backbones()``);
 * :mod:`.convert` — official ``model.pth`` <-> mmadapt, bit-exact both ways (``mmadapt convert-official``).
 
 Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
-from . import presets, table3
+from . import presets, table2, table3, table5
 from .audiomae import audiomae_vit_base
 from .convert import from_official, load_converted, save_converted, to_official
 from .maeface import maeface_vit_base
@@ -25,6 +26,8 @@ __all__ = [
     "mma_dfer_config",
     "presets",
     "save_converted",
+    "table2",
     "table3",
+    "table5",
     "to_official",
 ]
