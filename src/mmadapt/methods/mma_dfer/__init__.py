@@ -1,13 +1,14 @@
 """MMA-DFER (CVPR-W 2024) as one wing: everything specific to the method, on top of the generic toolkit.
 
 * :mod:`.presets` — the ``mma-dfer`` preset and the paper's Table-4 ablations (``list_presets("mma-dfer*")``);
+  :mod:`.table6`, :mod:`.table7` — Tables 6 (latent width) and 7 (prompt updates); :mod:`.vpt` — VPT-deep prompts;
 * :mod:`.audiomae`, :mod:`.maeface` — the AudioMAE and MAE-Face ViT-B builders (``list_backbones()``);
 * :mod:`.convert` — official ``model.pth`` <-> mmadapt, bit-exact both ways (``mmadapt convert-official``).
 
 Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
-from . import presets
+from . import presets, table6, table7, vpt
 from .audiomae import audiomae_vit_base
 from .convert import from_official, load_converted, save_converted, to_official
 from .maeface import maeface_vit_base
@@ -22,5 +23,8 @@ __all__ = [
     "mma_dfer_config",
     "presets",
     "save_converted",
+    "table6",
+    "table7",
     "to_official",
+    "vpt",
 ]
