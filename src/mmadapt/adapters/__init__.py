@@ -26,7 +26,7 @@ from .kinds import (
     register_adapter_kind,
     unregister_adapter_kind,
 )
-from .prompts import PromptConfig, PromptedViT, PromptInjector, attach_prompts
+from .prompts import PromptConfig, PromptedViT, PromptInjector, VPTDeepConfig, VPTDeepPrompts, attach_prompts
 from .temporal import AddProjectConfig, JointAdaptation, TemporalHead, TemporalHeadConfig
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
     "PromptedViT",
     "TemporalHead",
     "TemporalHeadConfig",
+    "VPTDeepConfig",
+    "VPTDeepPrompts",
     "attach_prompts",
     "build_adapter",
     "config_from_dict",

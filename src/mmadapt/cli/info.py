@@ -82,7 +82,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--preset", default="mma-dfer", help="preset name (see --list-presets); an experiment file's model.preset wins"
     )
-    p.add_argument("--list-presets", action="store_true", help="list registered presets and exit")
+    p.add_argument(
+        "--presets",
+        "--list-presets",
+        dest="list_presets",
+        action="store_true",
+        help="table of every registered preset: its trainable parameters on the --audio-backbone / --video-backbone "
+        "pair (built on the meta device) beside the paper's count, and exit",
+    )
     pair.add_argument("--audio-backbone", default="audiomae_vit_base", help="registered backbone name or timm name")
     pair.add_argument("--video-backbone", default="maeface_vit_base", help="registered backbone name or timm name")
     pair.add_argument("--img-size", type=int, default=160, help="video frame size (pixels)")
@@ -90,12 +97,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import mmadapt
 
     if args.list_presets:
-        for name in mmadapt.list_presets():
-            print(f"{name:28s} {mmadapt.describe_preset(name)}")
-        return 0
+        return _presets_table(args)
     if args.spec is None:
         return _pair_table(args)
     for i, target in enumerate(_targets(args)):
@@ -269,10 +273,9 @@ def _describe(target: _Target, args: argparse.Namespace) -> list[str]:
 
 
 # ---- without SPEC: the pair table -----------------------------------------------------------------------------
-def _pair_table(args: argparse.Namespace) -> int:
+def _meta_pair(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The --audio-backbone / --video-backbone pair on the meta device: structure only, no weights, no memory."""
     import torch
-
-    import mmadapt
 
     from ..backbones import create_backbone, list_backbones
 
@@ -290,6 +293,16 @@ def _pair_table(args: argparse.Namespace) -> int:
             if args.video_backbone in list_backbones()
             else make(args.video_backbone)
         )
+    return audio, video
+
+
+def _pair_table(args: argparse.Namespace) -> int:
+    import torch
+
+    import mmadapt
+
+    audio, video = _meta_pair(args)
+    with torch.device("meta"):
         model = mmadapt.wrap_encoders(audio, video, preset=args.preset, num_classes=args.num_classes)
     rows = [
         (name, sum(p.numel() for p in module.parameters())) for name, module in sorted(model.adapter_modules().items())
@@ -300,4 +313,42 @@ def _pair_table(args: argparse.Namespace) -> int:
         print(f"  {name:{width}s} {count:>12,d}")
     print(f"  {'total trainable':{width}s} {sum(c for _, c in rows):>12,d}")
     print(model.trainable_parameters_summary())
+    return 0
+
+
+# ---- --presets: every preset on the pair ------------------------------------------------------------------------
+def _presets_table(args: argparse.Namespace) -> int:
+    """One row per registered preset: name, trainable parameters on the pair, the paper's Params (M), description.
+
+    The pair is built once on the meta device and each preset wraps it, counts and detaches again, so the table
+    costs a few seconds and allocates no ViT weights.
+    """
+    import torch
+
+    import mmadapt
+
+    from ..errors import MMAdaptError
+    from ..presets import preset_record
+
+    audio, video = _meta_pair(args)
+    print(
+        f"presets on audio {args.audio_backbone}, video {args.video_backbone} @ {args.img_size}px, "
+        f"{args.num_classes} classes (trainable parameters; paper: Params (M) as the paper prints them)"
+    )
+    names = mmadapt.list_presets()
+    width = max(len(n) for n in names)
+    print(f"{'name':{width}s} {'trainable':>12s} {'paper':>6s}  description [paper reference]")
+    for name in names:
+        record = preset_record(name)
+        description = record.description
+        try:
+            with torch.device("meta"):
+                model = mmadapt.wrap_encoders(audio, video, preset=name, num_classes=args.num_classes)
+            count = f"{model.get_nb_trainable_parameters()[0]:,d}"
+            model.detach()
+        except MMAdaptError as err:  # a preset meant for other streams: say why instead of a count
+            count, description = "-", f"{description} (not on this pair: {err})"
+        paper = f"{record.paper_params_m:g}" if record.paper_params_m is not None else "-"
+        ref = f" [{record.paper_ref}]" if record.paper_ref else ""
+        print(f"{name:{width}s} {count:>12s} {paper:>6s}  {description}{ref}")
     return 0

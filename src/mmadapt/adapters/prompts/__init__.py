@@ -2,5 +2,6 @@
 
 from .progressive import PromptConfig, PromptInjector
 from .single_vit import PromptedViT, attach_prompts
+from .vpt_deep import VPTDeepConfig, VPTDeepPrompts
 
-__all__ = ["PromptConfig", "PromptInjector", "PromptedViT", "attach_prompts"]
+__all__ = ["PromptConfig", "PromptInjector", "PromptedViT", "VPTDeepConfig", "VPTDeepPrompts", "attach_prompts"]

@@ -1,30 +1,24 @@
 """Progressive prompts (kind ``progressive``): learnable tokens appended after the patch tokens of one stream, with
-fresh tokens added to consecutive slices of them after scheduled blocks (MMA-DFER §3.1; VPT-shallow when static).
+fresh tokens added to slices of them after scheduled blocks (MMA-DFER §3.2 eq. (1); VPT-shallow when static).
 
 Legend: B batch, N tokens (prefix + patches [+ P prompts]), D width, P prompt tokens.
 
-The injector acts through forward hooks on the backbone's public modules: one on the module whose output feeds
-block 0 (append prompts), optionally one per scheduled block (progressive update) and one on the final-norm module
-(strip prompts so pooling and ``forward_features`` never see them). ``detach()`` removes every hook. Inside the
-multimodal model the lockstep runner calls :meth:`PromptInjector.update` itself, after the block's fusion.
+The hooks (append at block 0's input, updates, strip at the final norm) are :class:`~._hooks.PromptHooks`'.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from ...anatomy import Anatomy, map_tokens
 from ...errors import ConfigError
 from ...streams import StreamInfo
 from .._config import AdapterConfig
 from ..kinds import register_adapter_kind
+from ._hooks import PromptHooks
 
 __all__ = ["PromptConfig", "PromptInjector"]
 
@@ -34,9 +28,21 @@ class PromptConfig(AdapterConfig):
     """Learnable prompt tokens appended after the patch tokens, optionally updated progressively with depth.
 
     ``schedule`` maps a block index to a number of fresh learnable tokens added (summed) to the next consecutive
-    slice of the prompt tokens right after that block, e.g. MMA-DFER on 12 blocks: ``{0: 3, 6: 3}``. Left as
-    ``None`` it is derived from the depth: ``num_updates`` updates spread evenly over the blocks, each covering
-    ``num_prompts // num_updates`` tokens.
+    slice of the prompt tokens right after that block, e.g. MMA-DFER on 12 blocks: ``{0: 3, 6: 3}``.
+
+    Left as ``None`` it is derived from the depth D and ``num_updates`` L, generalising eq. (1) (M prompts, L
+    updates of M/L tokens each, official code: after block ``ii`` with ``ii % (D/L) == 0``) to any L:
+
+    * update ``l`` (0-based) follows block ``floor(l·D/L)``: every (D/L)-th block from block 0 on, i.e. on 12 blocks
+      L = 12 / 6 / 4 / 2 updates after every 1st / 2nd / 3rd / 6th block (Table 7);
+    * it adds a fresh (n_l, D) tensor to prompt tokens ``[floor(l·M/L), max(floor((l+1)·M/L), floor(l·M/L) + 1))``:
+      eq. (1)'s slice with its real-valued bounds rounded down, at least one token. For L <= M the slices partition
+      the M prompts in order (M=6, L=4: sizes 1, 2, 1, 2); for L > M each token gets L/M consecutive one-token
+      updates (M=6, L=12: tokens 0,0,1,1,...,5,5), so early tokens are refreshed early and late ones late, as in
+      eq. (1). L = 2 gives the official ``{0: 3, 6: 3}`` exactly;
+    * an update that would follow the last block is left out (its tokens reach only the stripped positions: it
+      could have no effect), so L = D gives D - 1 updates; updates landing on one block (L > D) merge into one
+      tensor over the union of their slices.
     """
 
     num_prompts: int = 6
@@ -46,7 +52,8 @@ class PromptConfig(AdapterConfig):
     schedule: dict[int, int] | None = None
     """``{after_block: n_tokens}``; ``None`` derives it from the backbone depth."""
     num_updates: int = 2
-    """Updates spread over depth when ``schedule`` is None (MMA-DFER: after blocks 0 and depth/2)."""
+    """Updates L spread over depth when ``schedule`` is None (MMA-DFER: 2, after blocks 0 and depth/2; Table 7:
+    12 / 6 / 4 / 2 / 0); L need not divide ``num_prompts`` (see the class docstring)."""
     init_std: float | None = None
     """Std of prompt tokens and progressive tokens; ``None`` = width**-0.5 as the official code."""
     pos_init_std: float = 1.0
@@ -69,6 +76,10 @@ class PromptConfig(AdapterConfig):
 
     def resolve_schedule(self, depth: int) -> dict[int, int]:
         """The ``{after_block: n_tokens}`` schedule for a backbone of ``depth`` blocks."""
+        return {b: hi - lo for b, (lo, hi) in self.resolve_slices(depth).items()}
+
+    def resolve_slices(self, depth: int) -> dict[int, tuple[int, int]]:
+        """``{after_block: (first, end)}``: the prompt tokens ``[first, end)`` each update adds to, block order."""
         if not self.progressive or self.num_updates == 0 and self.schedule is None:
             return {}
         if self.schedule is not None:
@@ -79,48 +90,45 @@ class PromptConfig(AdapterConfig):
                 warnings.warn(
                     f"PromptConfig.schedule updates prompts after the last block ({depth - 1}); those tokens are "
                     "removed before pooling, so the update has no effect",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-            return dict(sorted(self.schedule.items()))
-        per_update = self.num_prompts // self.num_updates
-        if per_update < 1:
-            raise ConfigError(
-                f"cannot spread {self.num_updates} updates over {self.num_prompts} prompts; give a schedule"
-            )
-        # an update after the last block could only be stripped again: keep every update before it
-        last_useful = max(depth - 2, 0)
-        blocks = sorted({min((k * depth) // self.num_updates, last_useful) for k in range(self.num_updates)})
-        return {b: per_update for b in blocks}
+            slices, start = {}, 0
+            for block, n in sorted(self.schedule.items()):  # consecutive slices from the first prompt token
+                slices[block] = (start, start + n)
+                start += n
+            return slices
+        m, updates = self.num_prompts, self.num_updates
+        slices: dict[int, tuple[int, int]] = {}
+        for k in range(updates):
+            block = (k * depth) // updates
+            if block >= depth - 1:  # after the last block: its tokens are stripped unseen
+                continue
+            lo = (k * m) // updates
+            hi = max(((k + 1) * m) // updates, lo + 1)
+            if block in slices:  # more updates than blocks: consecutive slices, so the union is one slice
+                lo, hi = min(lo, slices[block][0]), max(hi, slices[block][1])
+            slices[block] = (lo, hi)
+        return slices
 
 
-class PromptInjector(nn.Module):
+class PromptInjector(PromptHooks):
     """Owns the prompt tokens of one backbone: ``prompts`` (P, D), ``prompt_pos`` (P, D) and one (n_k, D) tensor
     per progressive update."""
 
     def __init__(self, config: PromptConfig, stream: StreamInfo) -> None:
-        super().__init__()
+        super().__init__(config.num_prompts)
         self.config = config
         self.width = width = stream.width
-        self.schedule = config.resolve_schedule(stream.depth)  # {after_block: n_tokens}
+        # {after_block: (k, first, end)}: update k adds to prompt tokens [first, end)
+        slices = config.resolve_slices(stream.depth)
+        self.schedule = {b: hi - lo for b, (lo, hi) in slices.items()}  # {after_block: n_tokens}
+        self._slices = {b: (k, lo, hi) for k, (b, (lo, hi)) in enumerate(slices.items())}
         std = config.init_std if config.init_std is not None else width**-0.5
         p = config.num_prompts
         self.prompts = nn.Parameter(torch.randn(p, width) * std)
         self.prompt_pos = nn.Parameter(torch.randn(p, width) * config.pos_init_std)
         self.progressive = nn.ParameterList([nn.Parameter(torch.randn(n, width) * std) for n in self.schedule.values()])
-        # consecutive slices of the prompt tokens, one per update, counted from the first prompt token
-        self._slices: dict[int, tuple[int, int, int]] = {}
-        start = 0
-        for k, (block, n) in enumerate(self.schedule.items()):
-            self._slices[block] = (k, start, start + n)
-            start += n
-        self.enabled = True
-        self._handles: list[RemovableHandle] = []
 
-    @property
-    def num_prompts(self) -> int:
-        return self.config.num_prompts
-
-    # ---- the two operations -----------------------------------------------------------------------------
     def append(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, D) -> (B, N + P, D): prompt tokens (with their positions) after the patch tokens."""
         tokens = (self.prompts + self.prompt_pos).to(x.dtype)  # (P, D), the same for every sample
@@ -135,50 +143,6 @@ class PromptInjector(nn.Module):
         s, e = first + lo, first + hi
         added = x[:, s:e] + self.progressive[k].to(x.dtype)
         return torch.cat([x[:, :s], added, x[:, e:]], dim=1)
-
-    def strip(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N + P, D) -> (B, N, D)."""
-        return x[:, : x.shape[1] - self.num_prompts]
-
-    # ---- hooks ------------------------------------------------------------------------------------------
-    # Bound methods (or partials of them), never closures: ``copy.deepcopy`` duplicates a bound method together
-    # with its injector, so a copied backbone runs on the copy's prompts and ``enabled`` flag.
-    def attach(self, anatomy: Anatomy, *, hook_blocks: bool, strip_output: bool) -> None:
-        """Hook the injector into ``anatomy``'s backbone.
-
-        ``hook_blocks`` applies progressive updates as block hooks (single-ViT mode); the lockstep runner calls
-        ``update`` itself after fusion instead. ``strip_output`` removes the prompts at the final norm.
-        """
-        if self._handles:
-            raise RuntimeError("PromptInjector is already attached; detach() it first")
-        self._handles.append(anatomy.embed_output.register_forward_hook(self._append_hook))
-        if hook_blocks:
-            for b in self.schedule:
-                self._handles.append(anatomy.blocks[b].register_forward_hook(partial(self._update_hook, b)))
-        if strip_output and anatomy.token_output is not None:
-            self._handles.append(anatomy.token_output.register_forward_hook(self._strip_hook))
-        self._handles.extend(anatomy.prompt_fixups(self.num_prompts, self.is_enabled))
-
-    def detach(self) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-
-    @property
-    def attached(self) -> bool:
-        return bool(self._handles)
-
-    def is_enabled(self) -> bool:
-        return self.enabled
-
-    def _append_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
-        return map_tokens(output, self.append) if self.enabled else output
-
-    def _update_hook(self, block: int, module: nn.Module, args: Any, output: Any) -> Any:
-        return map_tokens(output, partial(self.update, block)) if self.enabled else output
-
-    def _strip_hook(self, module: nn.Module, args: Any, output: Any) -> Any:
-        return map_tokens(output, self.strip) if self.enabled else output
 
 
 register_adapter_kind("prompts", "progressive", PromptConfig, PromptInjector)

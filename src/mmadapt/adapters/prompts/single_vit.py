@@ -10,7 +10,10 @@ from ..._attachment import AttachMark, check_attachable, mark, unmark
 from ..._freeze import grad_flags, restore_grad_flags
 from ...anatomy import Anatomy, resolve_anatomy
 from ...streams import StreamInfo
-from .progressive import PromptConfig, PromptInjector
+from .._config import AdapterConfig
+from ..kinds import build_adapter
+from ._hooks import PromptHooks
+from .progressive import PromptConfig
 
 __all__ = ["PromptedViT", "attach_prompts"]
 
@@ -18,7 +21,7 @@ __all__ = ["PromptedViT", "attach_prompts"]
 class PromptedViT:
     """Handle returned by :func:`attach_prompts`: the ViT's own ``forward()`` now uses the prompts."""
 
-    def __init__(self, vit: nn.Module, injector: PromptInjector, anatomy: Anatomy) -> None:
+    def __init__(self, vit: nn.Module, injector: PromptHooks, anatomy: Anatomy) -> None:
         self.vit = vit
         self.injector = injector
         self.anatomy = anatomy
@@ -36,8 +39,10 @@ class PromptedViT:
         return self.vit
 
 
-def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze: bool = True) -> PromptedViT:
+def attach_prompts(vit: nn.Module, config: AdapterConfig | None = None, *, freeze: bool = True) -> PromptedViT:
     """VPT-style prompts on a single ViT: after this, ``vit(x)`` runs with the prompts and pools without them.
+
+    ``config`` is any prompts kind's config (default ``PromptConfig()``; ``VPTDeepConfig()`` for VPT-deep).
 
     The prompt tensors live in ``handle.injector`` (give them to the optimiser); ``handle.detach()`` restores
     the ViT exactly. A ViT attached elsewhere (to a model, or prompted already) is refused: hooks would stack.
@@ -47,7 +52,7 @@ def attach_prompts(vit: nn.Module, config: PromptConfig | None = None, *, freeze
     anatomy = resolve_anatomy(vit)
     p0 = next(vit.parameters())
     stream = StreamInfo("vit", False, anatomy.width, anatomy.depth, anatomy.num_tokens(), anatomy.num_prefix_tokens)
-    injector = PromptInjector(config, stream).to(device=p0.device, dtype=p0.dtype)
+    injector = build_adapter(config, "prompts", stream).to(device=p0.device, dtype=p0.dtype)
     handle = PromptedViT(vit, injector, anatomy)
     if freeze:
         for p in vit.parameters():
