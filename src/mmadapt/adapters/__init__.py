@@ -2,6 +2,8 @@
 
 from ._config import AdapterConfig
 from .fusion import (
+    AttentionBottleneck,
+    AttentionBottleneckConfig,
     FusionBottleneck,
     FusionConfig,
     FusionKindConfig,
@@ -25,6 +27,8 @@ __all__ = [
     "AdapterConfig",
     "AdapterKind",
     "AddProjectConfig",
+    "AttentionBottleneck",
+    "AttentionBottleneckConfig",
     "FusionBottleneck",
     "FusionConfig",
     "FusionKindConfig",

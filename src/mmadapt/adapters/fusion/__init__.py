@@ -1,5 +1,6 @@
 """Fusion kinds: how information crosses between streams inside the encoders, one file per kind."""
 
+from .attention_bottleneck import AttentionBottleneck, AttentionBottleneckConfig
 from .base import FusedLayer, FusionKindConfig, resolve_layer_map
 from .mean_bottleneck import MeanBottleneck, MeanBottleneckConfig
 
@@ -8,6 +9,8 @@ FusionBottleneck = MeanBottleneck
 FusionConfig = MeanBottleneckConfig
 
 __all__ = [
+    "AttentionBottleneck",
+    "AttentionBottleneckConfig",
     "FusedLayer",
     "FusionBottleneck",
     "FusionConfig",

@@ -7,7 +7,7 @@
 Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
-from . import presets
+from . import beyond_paper, presets
 from .audiomae import audiomae_vit_base
 from .convert import from_official, load_converted, save_converted, to_official
 from .maeface import maeface_vit_base
@@ -16,6 +16,7 @@ from .presets import TABLE4, mma_dfer_config
 __all__ = [
     "TABLE4",
     "audiomae_vit_base",
+    "beyond_paper",
     "from_official",
     "load_converted",
     "maeface_vit_base",
