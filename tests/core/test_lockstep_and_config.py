@@ -91,7 +91,7 @@ def test_different_depths_and_widths_run_and_train():
 
 def test_presets_registry_and_table4_rows():
     names = mmadapt.list_presets("mma-*")
-    assert "mma-dfer" in names and len(names) == 8
+    assert "mma-dfer" in names and "mma-dfer-fusion-mbt" in names and len(names) == 9  # paper + Table 4 + MBT
     torch.manual_seed(0)
     audio, _ = timm_vit(1, size=(64, 32))
     video, _ = timm_vit(3)
