@@ -19,6 +19,7 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,10 +72,11 @@ class _Attachment:
     mark: AttachMark
 
 
-def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int]) -> dict[str, torch.Tensor]:
+def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int], **kw: Any) -> dict[str, torch.Tensor]:
     """One fusion step. A free function taking the fusion module as an argument, so that its compiled form
-    (:meth:`MultimodalAdapterModel.compile_fusion`) serves every layer and survives ``copy.deepcopy``."""
-    return fusion(x, frames)
+    (:meth:`MultimodalAdapterModel.compile_fusion`) serves every layer and survives ``copy.deepcopy``. ``kw``: the
+    ``blocks`` and ``state`` of a kind that runs the fused blocks itself (:mod:`mmadapt.adapters.fusion.base`)."""
+    return fusion(x, frames, **kw)
 
 
 def _check_fused(fusion: nn.Module, x: Mapping[str, torch.Tensor], out: Any) -> None:
@@ -171,6 +173,14 @@ class MultimodalAdapterModel(nn.Module):
                 fused = {s: self.streams[s] for s in self.fused_streams}
                 self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
             self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
+            self._fusion_runs_blocks = bool(getattr(self.fusion[0], "runs_blocks", False)) if self.fusion else False
+            if self._fusion_runs_blocks:
+                for s in self.fused_streams:
+                    if not self._anatomy[s].accepts_extra_tokens:
+                        raise UnsupportedBackboneError(
+                            f"stream {s!r}: fusion kind {type(self.fusion[0]).__name__} appends tokens to the "
+                            f"{self._anatomy[s].family} blocks, which cannot take them (e.g. a relative position bias)"
+                        )
             self.head = build_adapter(config.head, "head", self.streams, config.num_classes)
             self._fuse = _fuse  # compile_fusion swaps in the compiled form
             self.pos_embeds = nn.ModuleDict()
@@ -187,6 +197,7 @@ class MultimodalAdapterModel(nn.Module):
                 {s: info.depth for s, info in self.streams.items()},
                 self.fused_layers,
                 {s: p.schedule for s, p in self.prompts.items()},
+                fusion_runs_blocks=self._fusion_runs_blocks,
             )
         except BaseException:
             for restore in undo.values():  # a refused config leaves every backbone at its native size
@@ -451,6 +462,26 @@ class MultimodalAdapterModel(nn.Module):
             return checkpoint(anatomy.block, i, x, ctx, use_reentrant=False)
         return anatomy.block(i, x, ctx)
 
+    def _fused_block(self, stream: str, i: int, ctx: Any, x: torch.Tensor, extra_tokens: int = 0) -> torch.Tensor:
+        """Block ``i`` as handed to a fusion kind that runs the fused blocks: ``x`` may carry ``extra_tokens``
+        tokens of the kind's own at its end, for which the family's context is extended."""
+        if extra_tokens:
+            ctx = self._anatomy[stream].extend_context(ctx, extra_tokens)
+        return self._block(stream, i, x, ctx)
+
+    def _fuse_blocks(
+        self, k: int, x: dict[str, torch.Tensor], ctx: dict[str, Any], frames: dict[str, int], state: dict[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        """Fusion step ``k`` of a kind that runs the fused blocks itself; disabled, the blocks run natively."""
+        layer = self.fused_layers[k]
+        blocks = {s: partial(self._fused_block, s, layer[s], ctx[s]) for s in self.fused_streams}
+        inputs = {s: x[s] for s in self.fused_streams}
+        if not self._adapters_enabled:
+            return {s: blocks[s](t) for s, t in inputs.items()}
+        fused = self._fuse(self.fusion[k], inputs, frames, blocks=blocks, state=state)
+        _check_fused(self.fusion[k], inputs, fused)
+        return fused
+
     def forward_streams(self, *args: Any, return_intermediates: bool = False, **inputs: Any) -> StreamOutputs:
         """Every encoder in lockstep: each stream's blocks up to a fused layer (per-frame streams on their n·T
         frames as one batch), then the fusion, then the prompt updates."""
@@ -467,12 +498,18 @@ class MultimodalAdapterModel(nn.Module):
             x[s], ctx[s] = anatomy.embed(to_weight_dtype(images, anatomy.dtype))  # (n·T, N + P, D); prompts by hook
         enabled = self._adapters_enabled
         inter: dict[str, list[torch.Tensor]] = {s: [] for s in self.streams}
+        state: dict[str, Any] = {}  # what a fusion kind that runs blocks carries from one fused layer to the next
         for step in self._plan:
             if step.op == "block":
                 s = step.stream
                 x[s] = self._block(s, step.index, x[s], ctx[s])
                 if return_intermediates:
                     inter[s].append(self._shape_pooled(s, self._pool_intermediate(s, x[s]), frames[s]))
+            elif step.op == "fuse" and self._fusion_runs_blocks:
+                x.update(self._fuse_blocks(step.index, x, ctx, frames, state))
+                if return_intermediates:  # the fused blocks' outputs, after their fusion
+                    for s in self.fused_streams:
+                        inter[s].append(self._shape_pooled(s, self._pool_intermediate(s, x[s]), frames[s]))
             elif not enabled:
                 continue
             elif step.op == "fuse":

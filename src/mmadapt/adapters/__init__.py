@@ -4,6 +4,8 @@ from ._config import AdapterConfig
 from .fusion import (
     AddFusion,
     AddFusionConfig,
+    AttentionBottleneck,
+    AttentionBottleneckConfig,
     FusionBottleneck,
     FusionConfig,
     FusionKindConfig,
@@ -35,6 +37,8 @@ __all__ = [
     "AddFusion",
     "AddFusionConfig",
     "AddProjectConfig",
+    "AttentionBottleneck",
+    "AttentionBottleneckConfig",
     "FusionBottleneck",
     "FusionConfig",
     "FusionKindConfig",

@@ -214,6 +214,19 @@ class Anatomy(ABC):
     def block(self, i: int, x: torch.Tensor, ctx: Any) -> torch.Tensor:
         """Run block ``i`` the way the family's own forward does."""
 
+    @property
+    def accepts_extra_tokens(self) -> bool:
+        """Whether the blocks take tokens appended after the embed stage (the fusion tokens of a fusion kind that
+        runs the fused blocks itself, e.g. ``attention-bottleneck``); :meth:`extend_context` adapts the context."""
+        return True
+
+    def extend_context(self, ctx: Any, num_tokens: int) -> Any:
+        """The block context for a sequence with ``num_tokens`` more tokens at its end than ``ctx`` was made for.
+
+        The default hands ``ctx`` back: most families' blocks take any sequence length. A family whose context
+        holds per-token tables (rotary rows) pads them; one that cannot answers ``accepts_extra_tokens`` False."""
+        return ctx
+
     def final_norm(self, x: torch.Tensor) -> torch.Tensor:
         """The norm the family applies to the whole sequence after the last block (identity if none)."""
         return x

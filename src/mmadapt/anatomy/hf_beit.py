@@ -52,6 +52,11 @@ class BeitAnatomy(HFAnatomy):
 
     # ---- structure ------------------------------------------------------------------------------------
     @property
+    def accepts_extra_tokens(self) -> bool:
+        # the relative bias is padded for the prompts only (prompt_fixups); further tokens would not match it
+        return not self._bias_modules
+
+    @property
     def embed_output(self) -> nn.Module:
         # the embeddings' last module: a tensor in every version (the embeddings themselves may return a tuple)
         return self.model.embeddings.dropout

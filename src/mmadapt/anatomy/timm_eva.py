@@ -67,6 +67,10 @@ class TimmEvaAnatomy(TimmViTAnatomy):
         rope = ctx[i] if (ctx is not None and self._mixed) else ctx
         return self._blocks[i](x, rope=rope)
 
+    def extend_context(self, ctx: Any, num_tokens: int) -> Any:
+        # appended tokens get identity rotations, as prompts do (the stacked "mixed" table pads on the same axis)
+        return ctx if ctx is None else pad_rope_identity(ctx, ctx.shape[-2] + num_tokens)
+
     def _resize(self, input_size: tuple[int, int]) -> dict[str, torch.Tensor]:
         tables = super()._resize(input_size)
         rope = getattr(self.model, "rope", None)

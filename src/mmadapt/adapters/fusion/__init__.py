@@ -1,6 +1,7 @@
 """Fusion kinds: how information crosses between streams inside the encoders, one file per kind."""
 
 from .add import AddFusion, AddFusionConfig
+from .attention_bottleneck import AttentionBottleneck, AttentionBottleneckConfig
 from .base import FusedLayer, FusionKindConfig, resolve_layer_map
 from .mean_bottleneck import MeanBottleneck, MeanBottleneckConfig
 from .mean_bottleneck_ita import MeanBottleneckITA, MeanBottleneckITAConfig
@@ -14,6 +15,8 @@ FusionConfig = MeanBottleneckConfig
 __all__ = [
     "AddFusion",
     "AddFusionConfig",
+    "AttentionBottleneck",
+    "AttentionBottleneckConfig",
     "FusedLayer",
     "FusionBottleneck",
     "FusionConfig",

@@ -5,6 +5,12 @@ streams' :class:`~mmadapt.streams.StreamInfo`, in the model's order) and called 
 ``module(x, frames) -> dict``: ``x[s]`` is stream ``s``'s residual stream ``(n·T_s, N_s, D_s)`` (clip-major, T_s
 frames per clip, 1 for a per-clip stream), ``frames[s]`` is ``T_s``; it returns the new tensors of the same shapes
 (it may leave some out: those are unchanged). An untrained fusion should be the identity (zero-initialised gates).
+
+A kind whose module sets ``runs_blocks = True`` runs the fused blocks itself (the model then runs them only through
+it): it is called as ``module(x, frames, blocks=..., state=...)`` with ``x[s]`` the input of stream ``s``'s fused
+block, ``blocks[s](t, extra_tokens=k)`` that block (``t`` may carry ``k`` tokens of the kind's own at its end) and
+``state`` a dict that lives for one forward, to carry things from one fused layer to the next. The stream's
+backbone must take appended tokens (``Anatomy.accepts_extra_tokens``). Example: ``attention-bottleneck``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 Importing it registers the presets and builders; ``mmadapt`` does so on the first use of either registry.
 """
 
-from . import presets, table2, table3, table5, table6, table7, vpt
+from . import beyond_paper, presets, table2, table3, table5, table6, table7, vpt
 from .audiomae import audiomae_vit_base
 from .convert import from_official, load_converted, save_converted, to_official
 from .maeface import maeface_vit_base
@@ -21,6 +21,7 @@ __all__ = [
     "TABLE3",
     "TABLE4",
     "audiomae_vit_base",
+    "beyond_paper",
     "from_official",
     "load_converted",
     "maeface_vit_base",
