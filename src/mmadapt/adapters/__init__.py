@@ -1,6 +1,7 @@
 """Adapter kinds by role, each kind in its own file with its config beside it (see :mod:`.kinds`)."""
 
 from ._config import AdapterConfig
+from .backbone_lora import BackboneLoraConfig
 from .fusion import (
     FusionBottleneck,
     FusionConfig,
@@ -19,16 +20,26 @@ from .kinds import (
     unregister_adapter_kind,
 )
 from .prompts import PromptConfig, PromptedViT, PromptInjector, attach_prompts
-from .temporal import AddProjectConfig, JointAdaptation, TemporalHead, TemporalHeadConfig
+from .temporal import (
+    AddProjectConfig,
+    JointAdaptation,
+    LateConcatConfig,
+    LateConcatHead,
+    TemporalHead,
+    TemporalHeadConfig,
+)
 
 __all__ = [
     "AdapterConfig",
     "AdapterKind",
     "AddProjectConfig",
+    "BackboneLoraConfig",
     "FusionBottleneck",
     "FusionConfig",
     "FusionKindConfig",
     "JointAdaptation",
+    "LateConcatConfig",
+    "LateConcatHead",
     "MeanBottleneck",
     "MeanBottleneckConfig",
     "PromptConfig",
