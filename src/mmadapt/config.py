@@ -13,6 +13,7 @@ from typing import Any
 
 from .adapters import AdapterConfig, MeanBottleneckConfig, PromptConfig, TemporalHeadConfig, config_from_dict
 from .adapters._config import kind_field
+from .adapters.backbone_lora import BackboneLoraConfig
 from .config_base import ConfigBase, did_you_mean
 from .errors import ConfigError
 
@@ -41,6 +42,8 @@ class MultimodalConfig(ConfigBase):
     """Fusion kind between the streams (``None``: no fusion)."""
     head: AdapterConfig = kind_field("head", DEFAULT_KINDS["head"], TemporalHeadConfig)
     """Head kind: pooled stream features -> logits."""
+    backbone_lora: BackboneLoraConfig | None = None
+    """PEFT LoRA inside every backbone, injected at attach and removed at detach (``None``: backbones untouched)."""
     input_sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     """Input size (H, W) per stream name (frames, mel bins for a spectrogram); a stream not named runs at its
     backbone's native size."""
@@ -83,6 +86,8 @@ class MultimodalConfig(ConfigBase):
             current = getattr(self, key)
             if key in DEFAULT_KINDS and isinstance(value, dict):
                 value = _merge_kind(key, current, value)
+            elif key == "backbone_lora" and isinstance(value, dict) and current is not None:
+                value = current.replace(**value)  # as for an adapter: only the keys it names
             elif key == "input_sizes":
                 value = {**current, **(value or {})}
             changes[key] = value

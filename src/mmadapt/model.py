@@ -34,6 +34,7 @@ from ._attachment import AttachMark, check_attachable, mark, unmark
 from ._dtype import default_adapter_dtype, module_dtype, to_weight_dtype
 from ._freeze import grad_flags, restore_grad_flags
 from .adapters import build_adapter
+from .adapters.backbone_lora import BackboneLora, lora_targets
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .anatomy.bypassed import warn_bypassed_overrides
 from .config import MultimodalConfig
@@ -44,6 +45,8 @@ from .streams import LEGACY_FORWARD_ORDER, LEGACY_STREAMS, StreamInfo, as_stream
 __all__ = ["MultimodalAdapterModel", "StreamOutputs", "wrap_encoders"]
 
 logger = logging.getLogger(__name__)
+_LORA_PREFIX = "backbone_lora"
+"""Where the LoRA weights sit among the adapter's tensors (``backbone_lora.<stream>.<PEFT key>``)."""
 
 
 @dataclass
@@ -70,6 +73,8 @@ class _Attachment:
     undo_size: Any
     handles: list[RemovableHandle]
     mark: AttachMark
+    lora: BackboneLora | None = None
+    """PEFT LoRA injected into the backbone (``MultimodalConfig.backbone_lora``), taken out on detach."""
 
 
 def _fuse(fusion: nn.Module, x: dict[str, torch.Tensor], frames: dict[str, int], **kw: Any) -> dict[str, torch.Tensor]:
@@ -142,6 +147,11 @@ class MultimodalAdapterModel(nn.Module):
         self._anatomy: dict[str, Anatomy] = {s: resolve_anatomy(b) for s, b in streams.items()}
         for s, anatomy in self._anatomy.items():
             warn_bypassed_overrides(s, anatomy)
+        # LoRA targets from the anatomies, checked before any backbone is changed
+        self._lora_targets: dict[str, list[str]] = {}
+        if config.backbone_lora is not None:
+            for s, anatomy in self._anatomy.items():
+                self._lora_targets[s] = lora_targets(config.backbone_lora, anatomy, f"stream {s!r}")
         names = list(streams)
         ref = next(self.backbones[names[0]].parameters())
         dtype = adapter_dtype or default_adapter_dtype(module_dtype(self.backbones[names[0]]))
@@ -232,6 +242,8 @@ class MultimodalAdapterModel(nn.Module):
             cast = anatomy.embed_output.register_forward_hook(_StreamCast(anatomy))
             held = AttachMark(f"stream {s!r} of a MultimodalAdapterModel")
             self._attachments[s] = _Attachment(anatomy, flags, original, undo[s], [cast], held)
+            if s in self._lora_targets:  # after the other adapters: their seeded initialisation is unchanged
+                self._attachments[s].lora = BackboneLora(self.config.backbone_lora, anatomy, self._lora_targets[s])
             mark(backbone, held)
         for p in self.adapter_parameters():
             p.requires_grad_(True)
@@ -263,6 +275,8 @@ class MultimodalAdapterModel(nn.Module):
                 if name in att.original_pos:
                     slot.set(att.original_pos[name])
             att.undo_size()
+            if att.lora is not None:  # before the flags: they are keyed by the original parameter names
+                att.lora.remove()
             restore_grad_flags(self.backbones[s], att.grad_flags)
             unmark(self.backbones[s], att.mark)
         self._detached = True
@@ -276,11 +290,14 @@ class MultimodalAdapterModel(nn.Module):
         """
         self._check_attached()
         self._swap_pos(to_original=True)  # the tuned tables sit in the backbones' slots while attached
+        lora_dtypes = [(p, p.dtype) for _, p in self._lora_named_parameters()]  # LoRA lives inside the backbones
         try:
             for backbone in self.backbones.values():
                 backbone.to(dtype)
         finally:
             self._swap_pos(to_original=not self._adapters_enabled)
+            for p, old in lora_dtypes:
+                p.data = p.data.to(old)
         return self
 
     def compile_fusion(self, **compile_kwargs: Any) -> MultimodalAdapterModel:
@@ -324,6 +341,9 @@ class MultimodalAdapterModel(nn.Module):
         self._adapters_enabled = enabled
         for prompts in self.prompts.values():
             prompts.enabled = enabled
+        for att in self._attachments.values():
+            if att.lora is not None:
+                att.lora.set_enabled(enabled)
         self._swap_pos(to_original=not enabled)
 
     # ---- parameters ---------------------------------------------------------------------------------------
@@ -332,9 +352,31 @@ class MultimodalAdapterModel(nn.Module):
         return {"fusion": self.fusion, "head": self.head, "pos_embeds": self.pos_embeds, "prompts": self.prompts}
 
     def adapter_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        yield from self._lora_named_parameters()
         for prefix, module in sorted(self.adapter_modules().items()):
             for name, p in module.named_parameters():
                 yield f"{prefix}.{name}", p
+
+    def _lora_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """LoRA weights inside the backbones, ``backbone_lora.<stream>.<PEFT state-dict key>``, streams sorted."""
+        for s, att in sorted(self._attachments.items()):
+            if att.lora is not None:
+                for name, p in att.lora.named_parameters():
+                    yield f"{_LORA_PREFIX}.{s}.{name}", p
+
+    def _copy_adapter_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Copy checked adapter tensors in: LoRA through PEFT (``set_peft_model_state_dict``), the rest by name."""
+        params = dict(self.adapter_named_parameters())
+        lora: dict[str, dict[str, torch.Tensor]] = {}
+        with torch.no_grad():
+            for name, value in state.items():
+                if name.startswith(f"{_LORA_PREFIX}."):
+                    _, s, key = name.split(".", 2)
+                    lora.setdefault(s, {})[key] = value
+                elif name in params:
+                    params[name].copy_(value)
+        for s, sub in lora.items():
+            self._attachments[s].lora.load(sub)
 
     def adapter_parameters(self) -> Iterator[nn.Parameter]:
         for _, p in self.adapter_named_parameters():
@@ -348,10 +390,7 @@ class MultimodalAdapterModel(nn.Module):
         """Copy adapter tensors in; with ``strict`` any missing/unexpected key or shape mismatch raises first."""
         params = dict(self.adapter_named_parameters())
         ckpt.check_adapter_state(params, state, strict=strict)
-        with torch.no_grad():
-            for name, value in state.items():
-                if name in params:
-                    params[name].copy_(value)
+        self._copy_adapter_state(state)
 
     def get_nb_trainable_parameters(self) -> tuple[int, int]:
         """(trainable, all) parameter counts, as PEFT reports them."""
@@ -579,9 +618,7 @@ class MultimodalAdapterModel(nn.Module):
         ckpt.check_same_config(saved.config, self.config, str(directory))
         params = dict(self.adapter_named_parameters())
         ckpt.check_adapter_state(params, saved.state, strict=True, where=str(Path(directory) / ckpt.WEIGHTS_NAME))
-        with torch.no_grad():
-            for name, value in saved.state.items():
-                params[name].copy_(value)
+        self._copy_adapter_state(saved.state)
 
     @classmethod
     def from_pretrained(
@@ -611,9 +648,7 @@ class MultimodalAdapterModel(nn.Module):
         try:
             params = dict(model.adapter_named_parameters())
             ckpt.check_adapter_state(params, saved.state, strict=True, where=str(Path(directory) / ckpt.WEIGHTS_NAME))
-            with torch.no_grad():
-                for name, value in saved.state.items():
-                    params[name].copy_(value)
+            model._copy_adapter_state(saved.state)
         except Exception:
             model.detach()  # hand the backbones back untouched
             raise

@@ -1,6 +1,7 @@
 """Adapter kinds by role, each kind in its own file with its config beside it (see :mod:`.kinds`)."""
 
 from ._config import AdapterConfig
+from .backbone_lora import BackboneLoraConfig
 from .fusion import (
     AddFusion,
     AddFusionConfig,
@@ -29,7 +30,14 @@ from .kinds import (
     unregister_adapter_kind,
 )
 from .prompts import PromptConfig, PromptedViT, PromptInjector, VPTDeepConfig, VPTDeepPrompts, attach_prompts
-from .temporal import AddProjectConfig, JointAdaptation, TemporalHead, TemporalHeadConfig
+from .temporal import (
+    AddProjectConfig,
+    JointAdaptation,
+    LateConcatConfig,
+    LateConcatHead,
+    TemporalHead,
+    TemporalHeadConfig,
+)
 
 __all__ = [
     "AdapterConfig",
@@ -39,10 +47,13 @@ __all__ = [
     "AddProjectConfig",
     "AttentionBottleneck",
     "AttentionBottleneckConfig",
+    "BackboneLoraConfig",
     "FusionBottleneck",
     "FusionConfig",
     "FusionKindConfig",
     "JointAdaptation",
+    "LateConcatConfig",
+    "LateConcatHead",
     "MeanBottleneck",
     "MeanBottleneckConfig",
     "MeanBottleneckITA",

@@ -37,6 +37,31 @@ def find_layers(model: nn.Module) -> list[nn.Module]:
     )
 
 
+# where a layer keeps its parts, newest layout first: 5.x `attention` + `mlp` (CLIP `self_attn`), 4.x the BERT-style
+# `attention` + `intermediate` / `output`
+_PART_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "attention": (("attention",), ("self_attn",)),
+    "mlp": (("mlp",), ("intermediate", "output")),
+}
+
+
+def find_parts(layer: nn.Module) -> dict[str, list[nn.Module]]:
+    """The attention and MLP sub-modules of one encoder layer (see :meth:`Anatomy.block_parts`)."""
+    parts: dict[str, list[nn.Module]] = {}
+    for role, layouts in _PART_PATHS.items():
+        for names in layouts:
+            found = [getattr(layer, n, None) for n in names]
+            if all(isinstance(m, nn.Module) for m in found):
+                parts[role] = found
+                break
+        else:
+            raise UnsupportedBackboneError(
+                f"{type(layer).__name__}: found no {role} under any of {['+'.join(p) for p in layouts]} "
+                "(an unsupported transformers version?)"
+            )
+    return parts
+
+
 def first(out: Any) -> torch.Tensor:
     """A layer's hidden states, whether it returned a tensor (5.x) or a tuple starting with them (4.x)."""
     return out[0] if isinstance(out, tuple) else out
@@ -85,6 +110,9 @@ class HFAnatomy(Anatomy):
     @property
     def width(self) -> int:
         return int(self.model.config.hidden_size)
+
+    def block_parts(self, i: int) -> dict[str, list[nn.Module]]:
+        return find_parts(self._blocks[i])
 
     @property
     def num_heads(self) -> int | None:

@@ -272,6 +272,18 @@ class Anatomy(ABC):
     def _unresize(self) -> None:  # noqa: B027 - an optional hook: families that resize nothing keep the no-op
         """Undo what ``_resize`` changed (called on detach)."""
 
+    def block_parts(self, i: int) -> dict[str, list[nn.Module]]:
+        """The sub-modules of block ``i`` by role: ``"attention"`` (token mixing) and ``"mlp"`` (the feed-forward).
+
+        Why: LoRA in the backbones (:mod:`mmadapt.adapters.backbone_lora`) targets the ``nn.Linear`` layers inside
+        them, found by ownership, so no adapter guesses a family's projection names (``qkv`` / ``q_proj`` / ``query``).
+        A family that does not say is refused by name when LoRA is asked for, and works for everything else.
+        """
+        raise UnsupportedBackboneError(
+            f"the {self.family} anatomy ({type(self).__name__}) does not say where its blocks keep attention and MLP; "
+            "implement Anatomy.block_parts to use backbone_lora with it"
+        )
+
     def prompt_fixups(self, num_prompts: int, enabled: Callable[[], bool]) -> list[RemovableHandle]:
         """Family-specific hooks that make appended prompt tokens legal (e.g. RoPE, relative position bias);
         write them as :class:`PromptFixup` subclasses so that ``copy.deepcopy`` gives a copy its own."""

@@ -56,6 +56,16 @@ class TimmEvaAnatomy(TimmViTAnatomy):
             return self.model.pos_drop
         return self.model.norm_pre
 
+    def block_parts(self, i: int) -> dict[str, list[nn.Module]]:
+        parts = super().block_parts(i)
+        attn = parts["attention"][0]
+        fused_bias = getattr(attn, "q_bias", None) is not None and not getattr(attn, "qkv_bias_separate", False)
+        if getattr(attn, "qkv", None) is not None and fused_bias:
+            # the fused qkv with q/v biases runs as F.linear(x, qkv.weight, bias): its forward, and so any wrapper of
+            # it (LoRA), is never called; only the layers the family does call are offered
+            parts["attention"] = [m for n, m in attn.named_children() if n != "qkv"]
+        return parts
+
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
         m = self.model
         x = m.patch_embed(x)

@@ -80,6 +80,10 @@ class TimmViTAnatomy(Anatomy):
     def final_norm(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.norm(x)
 
+    def block_parts(self, i: int) -> dict[str, list[nn.Module]]:
+        blk = self._blocks[i]  # timm Block / EvaBlock: `attn` and `mlp` (Mlp, SwiGLU, GluMlp alike)
+        return {"attention": [blk.attn], "mlp": [blk.mlp]}
+
     def pool(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.forward_head(x, pre_logits=True)
 

@@ -5,8 +5,9 @@ method is a client of the core like any user code (``tests/core/test_layering.py
 
 * :mod:`mmadapt.methods.mma_dfer` — MMA-DFER (CVPR-W 2024): its presets, the AudioMAE / MAE-Face backbone
   builders and the official-checkpoint converter.
+* :mod:`mmadapt.methods.claip_emo` — CLAIP-Emo (IEEE SPL 2026): its preset (PEFT LoRA in the towers, late concat).
 """
 
-from . import mma_dfer
+from . import claip_emo, mma_dfer
 
-__all__ = ["mma_dfer"]
+__all__ = ["claip_emo", "mma_dfer"]
