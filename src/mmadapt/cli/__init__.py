@@ -122,6 +122,7 @@ def _report(command: str, kind: str, message: str) -> None:
 for _name, _module in (
     ("demo", "demo"),
     ("train", "train"),
+    ("study", "study"),
     ("eval", "evaluate"),  # not `eval.py`: that would shadow the builtin inside the package
     ("predict", "predict"),
     ("prep-faces", "prep_faces"),

@@ -24,7 +24,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +44,10 @@ from .scenes import (
     synthesize_clip,
 )
 
+if TYPE_CHECKING:
+    from ..data import DataConfig
+    from ..recipe.config import TrainConfig
+
 __all__ = [
     "DEMO_ABLATIONS",
     "DEMO_TIMM_VIT",
@@ -52,7 +56,9 @@ __all__ = [
     "SeedSweep",
     "backbone_kwargs",
     "demo_adapter_overrides",
+    "demo_data_config",
     "demo_model_config",
+    "demo_train_config",
     "make_backbones",
     "predict_clip",
     "pretrain_backbones",
@@ -180,12 +186,44 @@ class DemoResult:
     test_manifest: Path | None = None
 
 
+def demo_data_config(cfg: DemoConfig) -> DataConfig:
+    """How the demo reads its clips: every frame side, frame count and spectrogram size from ``cfg``, and the
+    test-mode sampling for training too (the synthetic clips need no augmentation)."""
+    from ..data import DataConfig
+
+    return DataConfig(
+        num_frames=cfg.num_frames,
+        mode="test",
+        transform={"img_size": cfg.img_size},
+        audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins},
+    )
+
+
+def demo_train_config(cfg: DemoConfig, out_dir: str | Path, progress: bool = True) -> TrainConfig:
+    """The demo's adapter training on the CPU, into ``out_dir`` (a rerun replaces what is there)."""
+    from ..recipe.config import TrainConfig
+
+    return TrainConfig(
+        epochs=cfg.epochs,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        num_workers=0,
+        device="cpu",
+        amp="off",
+        out_dir=str(out_dir),
+        progress=progress,
+        log_every=0,
+        seed=cfg.seed + 1,
+        overwrite=True,
+        epoch_lines=False,  # EpochReport logs the demo's own line per epoch
+    )
+
+
 def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult:
     """Run the demo; returns the final UAR/WAR of every preset trained."""
     import mmadapt
 
-    from ..data import DataConfig, VideoManifestDataset
-    from ..recipe.config import TrainConfig
+    from ..data import VideoManifestDataset
     from ..recipe.loop import train
     from .report import EpochReport
     from .run_folder import save_run_folder
@@ -197,12 +235,7 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
     out = Path(cfg.out_dir)
     syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
     data = make_synthetic_dataset(out / "data", n_per_class=cfg.n_per_class, seed=cfg.seed, config=syn)
-    data_cfg = DataConfig(
-        num_frames=cfg.num_frames,
-        mode="test",
-        transform={"img_size": cfg.img_size},
-        audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins},
-    )
+    data_cfg = demo_data_config(cfg)
     train_set = _Memo(VideoManifestDataset(data.train_manifest, data_cfg, class_names=SYNTHETIC_CLASSES))
     test_set = _Memo(VideoManifestDataset(data.test_manifest, data_cfg, class_names=SYNTHETIC_CLASSES))
 
@@ -220,20 +253,7 @@ def run_demo(cfg: DemoConfig | None = None, progress: bool = True) -> DemoResult
             copy.deepcopy(video_vit),
             preset=demo_model_config(preset, audio_vit, video_vit, cfg),
         )
-        train_cfg = TrainConfig(
-            epochs=cfg.epochs,
-            lr=cfg.lr,
-            batch_size=cfg.batch_size,
-            num_workers=0,
-            device="cpu",
-            amp="off",
-            out_dir=str(out / "runs" / preset),
-            progress=progress,
-            log_every=0,
-            seed=cfg.seed + 1,
-            overwrite=True,
-            epoch_lines=False,  # EpochReport logs the demo's own line per epoch
-        )
+        train_cfg = demo_train_config(cfg, out / "runs" / preset, progress)
         result = train(
             model, train_set, test_set, train_cfg, callbacks=[EpochReport(preset)], class_names=SYNTHETIC_CLASSES
         )
@@ -286,6 +306,8 @@ def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> 
     Why: on a 72-clip test split one run's UAR moves by several points with the seed (whether a run learns a hard
     pair at all), so comparisons between ablations need several seeds.
     """
+    from ..study.stats import mean_std
+
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"run_seed_sweep needs distinct seeds, got {seeds}")
     runs: dict[int, DemoResult] = {}
@@ -299,8 +321,7 @@ def run_seed_sweep(cfg: DemoConfig, seeds: list[int], progress: bool = True) -> 
         for metric in ("uar", "war"):
             values = [runs[s].metrics[preset][metric] for s in seeds]
             row[metric] = values
-            row[f"{metric}_mean"] = float(np.mean(values))
-            row[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(values)
         summary[preset] = row
     write_json(Path(cfg.out_dir) / "seed_sweep.json", {"seeds": list(seeds), "summary": summary})
     return SeedSweep(list(seeds), runs, summary)
