@@ -465,7 +465,8 @@ class MultimodalAdapterModel(nn.Module):
             if info.per_frame and frames[s] < 1:
                 raise InputShapeError(f"{s} has T=0 frames")
             self._anatomy[s].check_input(x[:, 0] if info.per_frame else x, f"{s} frames" if info.per_frame else s)
-        if len(set(clips.values())) > 1:
+        first = next(iter(clips.values()))
+        if any(n != first for n in clips.values()):  # not a set: a traced or exported batch size is not hashable
             raise InputShapeError(
                 "the streams disagree on the number of clips: " + ", ".join(f"{s} {n}" for s, n in clips.items())
             )
