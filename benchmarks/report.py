@@ -304,3 +304,42 @@ def render(folder: Path) -> str:
 
 def write_results_md(folder: Path, target: Path) -> Path:
     return write_text(target, render(folder))
+
+
+README_SPEED_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("eager", "cuda_20261126_run3/bf16_weights.json", "ours"),
+    ("eager, only the fusion compiled (`compile_fusion`)", "cuda_20261126_run5/regional_bf16w.json", "regional"),
+    ("`torch.compile`", "cuda_20261126_run3/bf16_weights_compiled.json", "ours"),
+    ('`torch.compile(mode="reduce-overhead")` (CUDA graphs)', "cuda_20261126_run4/cudagraphs_bf16w.json", "ours"),
+)
+"""The README's speed table: (setting, result file under ``benchmarks/results/``, workload) per row. Each row's
+floor (the two frozen encoders alone) comes from the same run, so a row compares like with like."""
+
+
+def _clips_per_s(r: dict[str, Any], mode: str, variant: str) -> float:
+    (row,) = [x for x in r["results"] if x["mode"] == mode and x["variant"] == variant]
+    return row["clips_per_s"]
+
+
+def render_speed_summary(folder: Path, rows: tuple[tuple[str, str, str], ...] = README_SPEED_ROWS) -> str:
+    """The headline speed table (README, docs/speed.md), rendered from the same JSON records as RESULTS.md, so
+    every figure in it is one RESULTS.md prints (the tests check both)."""
+    records = [(label, json.loads((folder / rel).read_text()), variant) for label, rel, variant in rows]
+    first = records[0][1]
+    env, args = first["env"], first["args"]
+    lines = [
+        f"Two ViT-B/16, {args['sizes'][0]} px x {args['frames']} frames, {precision(args)}, batch {args['batch']}, "
+        f"one **{env['device_name']}**, torch {env['torch'].split('+')[0]}; clips/s, with the two frozen encoders "
+        "alone (floor) from the same run:",
+        "",
+        "| setting | train | inference | floor train / inference | over the floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, r, variant in records:
+        train, infer = _clips_per_s(r, "train", variant), _clips_per_s(r, "inference", variant)
+        floor_t, floor_i = _clips_per_s(r, "train", "floor"), _clips_per_s(r, "inference", "floor")
+        lines.append(
+            f"| {label} | {_rate(train)} | {_rate(infer)} | {_rate(floor_t)} / {_rate(floor_i)} | "
+            f"{_pct(floor_t / train - 1)} / {_pct(floor_i / infer - 1)} |"
+        )
+    return "\n".join(lines) + "\n"
