@@ -55,6 +55,7 @@ def preset_table() -> str:
 
     import mmadapt
     from mmadapt.backbones import create_backbone
+    from mmadapt.cli.info import wrap_fitting
 
     audio_name, video_name, size = PRESET_PAIR
     lines = [
@@ -68,7 +69,7 @@ def preset_table() -> str:
         with torch.device("meta"):  # shapes only: two ViT-B/16 would otherwise take seconds and 700 MB
             audio = create_backbone(audio_name).model
             video = create_backbone(video_name, img_size=size).model
-            model = mmadapt.wrap_encoders(audio, video, preset=name)
+            model = wrap_fitting(name, {"audio": audio, "video": video})  # one-stream presets on their stream
         c, record = model.config, mmadapt.presets.preset_record(name)
         count = sum(p.numel() for p in model.adapter_parameters())
         paper = "" if record.paper_params_m is None else f"{record.paper_params_m:g} M"

@@ -91,7 +91,8 @@ def test_different_depths_and_widths_run_and_train():
 
 def test_presets_registry_and_table4_rows():
     names = mmadapt.list_presets("mma-*")
-    assert "mma-dfer" in names and len(names) == 14  # mma-dfer, Table 4 (7), Table 3 (4), Table 2 (4), Table 5 (2)
+    # mma-dfer; Tables 4 (7), 3 (4), 2 (4), 5 (2), 6 (3), 7 (5); MBT and VPT-deep
+    assert "mma-dfer" in names and len(names) == 1 + 7 + 4 + 4 + 2 + 3 + 5 + 2
     torch.manual_seed(0)
     audio, _ = timm_vit(1, size=(64, 32))
     video, _ = timm_vit(3)

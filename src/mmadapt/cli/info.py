@@ -317,6 +317,24 @@ def _pair_table(args: argparse.Namespace) -> int:
 
 
 # ---- --presets: every preset on the pair ------------------------------------------------------------------------
+def wrap_fitting(name: str, backbones: dict[str, Any], **kwargs: Any) -> Any:
+    """``wrap_encoders(backbones, preset=name)``, or on the one stream a single-encoder preset (Table 5's
+    audio-only / video-only) asks for: such a preset refuses the pair, and the table shows it on its stream."""
+    import mmadapt
+
+    from ..errors import ConfigError
+
+    try:
+        return mmadapt.wrap_encoders(dict(backbones), preset=name, **kwargs)
+    except ConfigError as first:
+        for stream, backbone in backbones.items():
+            try:
+                return mmadapt.wrap_encoders({stream: backbone}, preset=name, **kwargs)
+            except ConfigError:
+                continue
+        raise first from None
+
+
 def _presets_table(args: argparse.Namespace) -> int:
     """One row per registered preset: name, trainable parameters on the pair, the paper's Params (M), description.
 
@@ -343,7 +361,7 @@ def _presets_table(args: argparse.Namespace) -> int:
         description = record.description
         try:
             with torch.device("meta"):
-                model = mmadapt.wrap_encoders(audio, video, preset=name, num_classes=args.num_classes)
+                model = wrap_fitting(name, {"audio": audio, "video": video}, num_classes=args.num_classes)
             count = f"{model.get_nb_trainable_parameters()[0]:,d}"
             model.detach()
         except MMAdaptError as err:  # a preset meant for other streams: say why instead of a count

@@ -68,6 +68,7 @@ def _bases() -> dict[str, Callable[[], ConfigBase]]:
     """Valid instances of the configs that have required fields (no defaults to start from)."""
     from mmadapt.anatomy import BackboneIdentity
     from mmadapt.backbones.vit_config import ViTBackboneConfig
+    from mmadapt.study.config import StudyConfig
 
     return {
         "BackboneIdentity": lambda: BackboneIdentity(
@@ -81,6 +82,7 @@ def _bases() -> dict[str, Callable[[], ConfigBase]]:
             patch_size=(8, 8),
         ),
         "ViTBackboneConfig": lambda: ViTBackboneConfig(embed_dim=32, depth=2, num_heads=2),
+        "StudyConfig": lambda: StudyConfig(synthetic="expressions"),  # a study needs one source
     }
 
 
