@@ -105,3 +105,14 @@ def test_stdout_piped_to_a_file_is_line_buffered_so_lines_arrive_as_printed():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr.split()[-2:] == ["False", "True"]
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """`mmadapt info --presets | head -1` printed "error: [Errno 32] Broken pipe" once head had its line."""
+    import subprocess
+
+    done = subprocess.run(
+        f"{sys.executable} -m mmadapt.cli info --presets | head -1", shell=True, capture_output=True, text=True
+    )
+    assert done.stdout.startswith("presets on audio") and done.stdout.count("\n") == 1
+    assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -17,7 +17,18 @@ import mmadapt
 import mmadapt.data
 import mmadapt.recipe
 from mmadapt import AddProjectConfig, MeanBottleneckConfig, MultimodalConfig, PromptConfig, TemporalHeadConfig
-from mmadapt.adapters import AdapterConfig, FusionKindConfig
+from mmadapt.adapters import (
+    AdapterConfig,
+    AddFusionConfig,
+    AttentionBottleneckConfig,
+    BackboneLoraConfig,
+    FusionKindConfig,
+    LateConcatConfig,
+    MeanBottleneckITAConfig,
+    MultConcatFusionConfig,
+    MultFusionConfig,
+    VPTDeepConfig,
+)
 from mmadapt.anatomy.base import BackboneIdentity
 from mmadapt.backbones.vit_config import ViTBackboneConfig
 from mmadapt.config_base import ConfigBase, apply_overrides, parse_override
@@ -27,6 +38,7 @@ from mmadapt.demo import DemoConfig, SyntheticConfig
 from mmadapt.errors import ConfigError
 from mmadapt.recipe.config import TrainConfig
 from mmadapt.recipe.experiment import BackboneSpec, DataSource, ExperimentConfig, ExperimentData, ModelSpec
+from mmadapt.study.config import StudyConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
 
@@ -52,11 +64,21 @@ CONFIGS: list[type[ConfigBase]] = [
     BackboneIdentity,
     SyntheticConfig,
     DemoConfig,
+    AddFusionConfig,
+    MultFusionConfig,
+    MultConcatFusionConfig,
+    AttentionBottleneckConfig,
+    MeanBottleneckITAConfig,
+    VPTDeepConfig,
+    BackboneLoraConfig,
+    LateConcatConfig,
+    StudyConfig,
 ]
 """Every config class of the package (a new one must be added here: see the last test of this block)."""
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]
 
 EXAMPLES: dict[type[ConfigBase], Any] = {
+    StudyConfig: lambda: StudyConfig(synthetic="expressions"),  # a study needs one source
     ViTBackboneConfig: lambda: ViTBackboneConfig(embed_dim=64, depth=2, num_heads=2),
     BackboneIdentity: lambda: BackboneIdentity(
         family="timm-vit",
@@ -447,7 +469,7 @@ def test_a_dotted_override_switches_a_disabled_adapter_back_on_with_its_default_
 @pytest.mark.parametrize(
     ("override", "problem"),
     [
-        ("fusion.type=mean-botleneck", "fusion: unknown fusion kind 'mean-botleneck'; did you mean 'mean-bottleneck'?"),
+        ("fusion.type=mean-botleneck", "fusion: unknown fusion kind 'mean-botleneck'; did you mean 'mean-bottleneck',"),
         ('fusion={"type": "nope"}', "fusion: unknown fusion kind 'nope'"),
         ("head.joint.type=add-projct", "head.joint: unknown joint kind 'add-projct'; did you mean 'add-project'?"),
     ],

@@ -31,6 +31,7 @@ from mmadapt.presets import PRESETS, Preset
 from mmadapt.recipe.experiment import ExperimentConfig
 from mmadapt.recipe.losses import LOSSES, get_loss, register_loss
 from mmadapt.registry import Registry
+from mmadapt.study.synthetic import SCENES
 
 from .backbones import timm_vit
 
@@ -110,6 +111,7 @@ CASES: dict[str, RegistryCase] = {
     "losses": RegistryCase(LOSSES, _temp_loss, typo="cross_entropi", meant="cross_entropy"),
     "dataset-specs": RegistryCase(DATASET_SPECS, _temp_spec, typo="dfwe", meant="dfew"),
     "commands": RegistryCase(COMMANDS, _temp_command, typo="predikt", meant="predict"),
+    "scenes": RegistryCase(SCENES, lambda name: lambda root, cfg: None, typo="expresions", meant="expressions"),
     "backbones": RegistryCase(
         BACKBONES,
         _temp_builder,
@@ -363,7 +365,7 @@ def test_a_dataset_spec_is_registered_under_its_own_name() -> None:
 # ---- commands -----------------------------------------------------------------------------------------------
 def test_help_lists_the_registered_commands_in_registration_order() -> None:
     action = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "eval", "predict", "prep-faces", "info",
+    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "study", "eval", "predict", "prep-faces", "info",
                                                        "convert-official"]  # fmt: skip
     assert COMMANDS.get("eval") == "mmadapt.cli.evaluate"
 

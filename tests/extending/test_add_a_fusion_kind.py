@@ -140,9 +140,9 @@ def test_registering_a_kind_is_validated(gated_additive):
 
 
 def test_the_builtin_kinds_are_registered_by_role():
-    assert mmadapt.list_adapter_kinds("prompts") == ["progressive"]
+    assert mmadapt.list_adapter_kinds("prompts") == ["progressive", "vpt-deep"]
     assert "mean-bottleneck" in mmadapt.list_adapter_kinds("fusion")
-    assert mmadapt.list_adapter_kinds("head") == ["temporal-transformer"]
+    assert mmadapt.list_adapter_kinds("head") == ["late-concat", "temporal-transformer"]
     assert mmadapt.list_adapter_kinds("joint") == ["add-project"]
     assert mmadapt.get_adapter_kind("fusion", "mean-bottleneck").config_cls is mmadapt.MeanBottleneckConfig
 

@@ -90,6 +90,15 @@ def _line_buffered_stdout() -> None:
         reconfigure(line_buffering=True)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush into the closed pipe raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor (a test's StringIO) has nothing to flush
+        pass
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.debug or os.environ.get("MMADAPT_DEBUG", "") not in ("", "0"):
         return int(args._run(args) or 0)
@@ -98,6 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     except MMAdaptError as e:
         _report(args.command, "error", _one_line(e))
         return e.exit_code
+    except BrokenPipeError:  # `mmadapt info --presets | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except OSError as e:  # a user path that is missing, a folder, unreadable, full disk...
         _report(args.command, "error", _one_line(e))
         return 2
