@@ -14,18 +14,9 @@ from mmadapt.study import StudyConfig, run_study
 from mmadapt.study.cell import weights_digest
 from mmadapt.study.grid import grid
 
-TINY = dict(
-    n_per_class=4,
-    img_size=32,
-    num_frames=4,
-    audio_frames=64,
-    width=32,
-    depth=2,
-    heads=2,
-    pretrain_clips=8,
-    pretrain_steps=3,
-    batch_size=4,
-)
+from ..demo.test_demo import TINY as DEMO_TINY
+
+TINY = {k: v for k, v in DEMO_TINY.items() if k != "epochs"}  # the demo tests' sizes; a study sets epochs
 PRESETS = ("mma-dfer", "mma-dfer-no-fusion")
 
 
