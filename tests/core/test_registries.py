@@ -365,7 +365,7 @@ def test_a_dataset_spec_is_registered_under_its_own_name() -> None:
 # ---- commands -----------------------------------------------------------------------------------------------
 def test_help_lists_the_registered_commands_in_registration_order() -> None:
     action = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "study", "eval", "predict", "prep-faces", "info",
+    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "study", "eval", "predict", "export", "prep-faces", "info",
                                                        "convert-official"]  # fmt: skip
     assert COMMANDS.get("eval") == "mmadapt.cli.evaluate"
 

@@ -137,6 +137,7 @@ for _name, _module in (
     ("study", "study"),
     ("eval", "evaluate"),  # not `eval.py`: that would shadow the builtin inside the package
     ("predict", "predict"),
+    ("export", "export"),
     ("prep-faces", "prep_faces"),
     ("info", "info"),
     ("convert-official", "convert_official"),
