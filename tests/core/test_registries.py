@@ -27,6 +27,7 @@ from mmadapt.cli import COMMANDS, build_parser, main, register_command
 from mmadapt.config import MultimodalConfig
 from mmadapt.data import DATASET_SPECS, DatasetSpec, get_dataset_spec, register_dataset_spec
 from mmadapt.errors import ConfigError, RegistryError, UnsupportedBackboneError
+from mmadapt.export import FORMATS
 from mmadapt.presets import PRESETS, Preset
 from mmadapt.recipe.experiment import ExperimentConfig
 from mmadapt.recipe.losses import LOSSES, get_loss, register_loss
@@ -111,6 +112,7 @@ CASES: dict[str, RegistryCase] = {
     "losses": RegistryCase(LOSSES, _temp_loss, typo="cross_entropi", meant="cross_entropy"),
     "dataset-specs": RegistryCase(DATASET_SPECS, _temp_spec, typo="dfwe", meant="dfew"),
     "commands": RegistryCase(COMMANDS, _temp_command, typo="predikt", meant="predict"),
+    "export-formats": RegistryCase(FORMATS, lambda name: (".bin", lambda *args: None), typo="onxx", meant="onnx"),
     "scenes": RegistryCase(SCENES, lambda name: lambda root, cfg: None, typo="expresions", meant="expressions"),
     "backbones": RegistryCase(
         BACKBONES,
@@ -365,8 +367,8 @@ def test_a_dataset_spec_is_registered_under_its_own_name() -> None:
 # ---- commands -----------------------------------------------------------------------------------------------
 def test_help_lists_the_registered_commands_in_registration_order() -> None:
     action = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "study", "eval", "predict", "export", "prep-faces", "info",
-                                                       "convert-official"]  # fmt: skip
+    assert list(action.choices) == list(COMMANDS) == ["demo", "train", "study", "eval", "predict", "export",
+                                                       "prep-faces", "info", "convert-official"]  # fmt: skip
     assert COMMANDS.get("eval") == "mmadapt.cli.evaluate"
 
 

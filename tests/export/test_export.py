@@ -128,7 +128,7 @@ def test_exported_file_runs_without_mmadapt(exported, fmt):
 def test_cli_unknown_format_is_one_line(tmp_path, capsys):
     assert main(["export", "--adapter", str(tmp_path), "--format", "tflite", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--format 'tflite'" in err
+    assert len(err.splitlines()) == 1 and "unknown export format 'tflite'" in err
 
 
 def test_cli_missing_adapter_dir_is_one_line(tmp_path, capsys):

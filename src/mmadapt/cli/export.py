@@ -14,7 +14,7 @@ from ._common import add_adapter_argument, flag_overrides
 HELP = "export a trained model (backbones + adapters, dynamic batch) as one ONNX, TorchScript or exported-program file"
 
 FORMAT_NAMES = ("onnx", "torchscript", "exported-program")
-"""Kept here (not imported from mmadapt.export) so that parsing needs no torch; a test checks both agree."""
+"""The built-in formats, for the help text (kept here so that parsing needs no torch; a test checks they agree)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..errors import ConfigError
-    from ..export import export_model
+    from ..export import FORMATS, export_model
     from ._common import experiment_for_adapter, label_names, load_trained_model
 
-    if args.fmt not in FORMAT_NAMES:
-        raise ConfigError(f"--format {args.fmt!r}: unknown; choose one of {', '.join(FORMAT_NAMES)}")
+    if args.fmt not in FORMATS:  # the registry, not FORMAT_NAMES: a plugin's format is exportable too
+        raise ConfigError(f"--format: {FORMATS.unknown_message(args.fmt)}")
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out}: is a file, not a folder")
     adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])

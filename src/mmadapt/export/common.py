@@ -15,17 +15,20 @@ from torch import nn
 from .._io import atomic_path, write_json
 from .._version import __version__
 from ..errors import ConfigError
+from ..registry import Registry
 
 Exporter = Callable[[nn.Module, tuple[torch.Tensor, ...], list[str], Path], None]
 """(positional module, example inputs, input names, temporary file) -> writes the file."""
 
-FORMATS: dict[str, tuple[str, Exporter]] = {}
-"""Format name -> (file suffix, exporter); filled by the per-format modules."""
+FORMATS: Registry[tuple[str, Exporter]] = Registry("export format", describe=lambda entry: entry[1].__qualname__)
+"""Format name -> (file suffix, exporter); filled by the per-format modules (a plugin may add its own)."""
 
 
 def register_format(name: str, suffix: str) -> Callable[[Exporter], Exporter]:
+    """Decorator: register ``fn`` as the exporter writing ``name`` files ending in ``suffix``."""
+
     def deco(fn: Exporter) -> Exporter:
-        FORMATS[name] = (suffix, fn)
+        FORMATS.register(name, (suffix, fn))
         return fn
 
     return deco
@@ -80,8 +83,8 @@ def export_model(
     from . import exported_program, onnx, torchscript  # noqa: F401  (register the formats)
 
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    suffix, exporter = FORMATS[fmt]
+        raise ConfigError(FORMATS.unknown_message(fmt))
+    suffix, exporter = FORMATS.get(fmt)
     model = model.eval().to("cpu")
     inputs = example_inputs(model, frames)
     names = list(inputs)
