@@ -13,14 +13,17 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +116,8 @@ def to_jsonable(obj: Any) -> Any:
     Non-finite floats become the strings ``"nan"``, ``"inf"`` and ``"-inf"``: strict JSON has no literal for them,
     and ``null`` would read back as "missing" and hide a diverged loss. ``float(value)`` turns them back.
     """
-    if isinstance(obj, torch.Tensor):
+    torch = sys.modules.get("torch")  # a tensor exists only if torch was imported: no import for plain JSON
+    if torch is not None and isinstance(obj, torch.Tensor):
         return to_jsonable(obj.tolist())
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else str(float(obj))  # 'nan', 'inf', '-inf' (also for numpy floats)
@@ -133,6 +137,8 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 def write_torch(path: str | os.PathLike[str], obj: Any) -> Path:
     """Atomically `torch.save` `obj`."""
+    import torch
+
     return atomic_write(path, lambda handle: torch.save(obj, handle))
 
 

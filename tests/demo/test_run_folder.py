@@ -22,16 +22,14 @@ pytestmark = pytest.mark.filterwarnings("error:.*RANDOM weights:UserWarning")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`mmadapt demo` at the tiny sizes; its stdout and its demo_results.json."""
-    from mmadapt.demo import driver
-
+    """`mmadapt demo` at the tiny sizes (``--set`` for the settings without a flag); its stdout and results."""
     out = tmp_path_factory.mktemp("demo") / "demo_out"
-    default = driver.DemoConfig
+    sizes = [f"--set={key}={value}" for key, value in TINY.items() if key not in ("epochs", "n_per_class")]
     stdout = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout):
-        mp.setattr(driver, "DemoConfig", lambda **kw: default(**{**TINY, **kw}))  # the CLI's flags still win
-        assert main(["demo", "--out", str(out), "--epochs", "1", "--n-per-class", "4", "--no-progress"]) == 0
+    with contextlib.redirect_stdout(stdout):
+        assert main(["demo", "--out", str(out), "--epochs", "1", "--n-per-class", "4", "--no-progress", *sizes]) == 0
     results = json.loads((out / "demo_results.json").read_text())
+    assert {key: results["config"][key] for key in TINY} == TINY  # every --set reached the demo
     return {"out": out, "stdout": stdout.getvalue(), **results}
 
 
@@ -44,6 +42,13 @@ def _predict(adapter: Path, clip: str, json_file: Path) -> dict[str, float]:
 def _assert_same_probabilities(got: dict[str, float], want: dict[str, float]) -> None:
     assert list(got) == list(want)
     assert max(abs(got[k] - want[k]) for k in want) <= 1e-6, (got, want)
+
+
+def test_an_unknown_demo_setting_is_one_line_naming_the_close_field(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "o"), "--set", "pretrain_step=3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pretrain_step" in err and "pretrain_steps" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_run_folder_holds_its_backbones_and_experiment(demo):

@@ -17,7 +17,7 @@ import torch
 
 from mmadapt.errors import ConfigError, RunFolderError, RunFolderInUseError
 from mmadapt.recipe import TrainConfig, load_checkpoint, train
-from mmadapt.recipe.run_folder import HOLDER_FILE, RUN_FILE, claim_run_folder, inspect_run_folder
+from mmadapt.recipe.run_folder import HOLDER_FILE, LOCK_FILE, RUN_FILE, claim_run_folder, inspect_run_folder
 
 from .recipe_standin import ClipSet, make_model
 from .test_recipe_resume import _Crash
@@ -56,6 +56,32 @@ def test_every_checkpoint_and_the_summary_carry_the_run_id(tmp_path):
     assert result.summary["run_id"] == run_id
     assert json.loads((tmp_path / "summary.json").read_text())["run_id"] == run_id
     assert [load_checkpoint(p).run_id for p in sorted((tmp_path / "checkpoints").iterdir())] == [run_id, run_id]
+
+
+_CLAIM = textwrap.dedent(
+    """
+    import sys
+    from mmadapt.errors import RunFolderInUseError
+    from mmadapt.recipe.run_folder import claim_run_folder
+    try:
+        with claim_run_folder(sys.argv[1], resume="auto"):
+            print("claimed")
+    except RunFolderInUseError:
+        print("in use")
+    """
+)
+
+
+def test_a_finished_run_leaves_no_lock_files_and_the_next_claim_locks_afresh(tmp_path):
+    _train(tmp_path)
+    assert not (tmp_path / LOCK_FILE).exists() and not (tmp_path / HOLDER_FILE).exists()
+    with claim_run_folder(tmp_path, resume="auto") as claim:
+        assert (tmp_path / LOCK_FILE).exists()  # held while the claim lasts
+        other = subprocess.run(
+            [sys.executable, "-c", _CLAIM, str(tmp_path)], capture_output=True, text=True, timeout=120
+        )
+        assert other.stdout.strip() == "in use"  # another process is still refused while it is held
+    assert claim.run_id and not (tmp_path / LOCK_FILE).exists()
 
 
 def test_a_new_run_into_another_runs_folder_is_refused_and_changes_nothing(tmp_path):

@@ -42,11 +42,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other demo setting (a DemoConfig field), e.g. --set pretrain_steps=100 --set img_size=32",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    from ..config_base import apply_overrides
     from ..demo.driver import DEMO_ABLATIONS, DemoConfig, run_demo
     from ._common import check_output_dir
 
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         presets=presets,
         threads=args.threads,
     )
+    cfg = apply_overrides(cfg, args.overrides)
     if args.ablations:
         return _run_ablations(cfg, args)
     if args.seeds:

@@ -3,7 +3,8 @@
 A run is named by a random run id, written to ``run.json`` when the run claims its folder and stamped into each of
 its checkpoints and its summary. :func:`claim_run_folder` first takes an exclusive lock (``.mmadapt.lock`` through
 `filelock`; the OS drops it when the holder dies, so a lock left by ``kill -9`` is simply taken over; the holder's
-pid is kept beside it for the message a second run gets), then decides whose folder it is:
+pid is kept beside it for the message a second run gets; both files are gone again once the claim ends), then
+decides whose folder it is:
 
 * no run outputs in it (checkpoints, log, summary, adapter) -> a new run;
 * another run's files -> refused, unless ``resume`` continues that run or ``overwrite`` replaces it (its checkpoints
@@ -246,12 +247,15 @@ def _acquire(out: Path) -> Any:
 
 def _release(out: Path, lock: Any, remove_empty: bool) -> None:
     """Unlock; a folder this claim created and nothing but the claim's own files went into (the run failed before
-    writing) is removed again, so a failed start leaves no trace."""
+    writing) is removed again, so a failed start leaves no trace.
+
+    The lock file is unlinked while still locked, so no empty ``.mmadapt.lock`` stays behind: a process that opened
+    it meanwhile finds its inode unlinked once it gets the lock, and filelock retries on a fresh file."""
     (out / HOLDER_FILE).unlink(missing_ok=True)
+    (out / LOCK_FILE).unlink(missing_ok=True)
     lock.release()
-    if remove_empty and {p.name for p in out.iterdir()} <= {LOCK_FILE, RUN_FILE}:
-        for name in (RUN_FILE, LOCK_FILE):
-            (out / name).unlink(missing_ok=True)
+    if remove_empty and {p.name for p in out.iterdir()} <= {RUN_FILE}:
+        (out / RUN_FILE).unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # something appeared meanwhile: keep it
             out.rmdir()
 
