@@ -102,10 +102,7 @@ def describe_backbone(
     model = wrap_encoders({stream: backbone}, config)
     try:
         size = tuple(model.backbone_identity()[stream]["input_size"])
-        tuned = {
-            name: sum(p.numel() for p in module.parameters() if p.requires_grad)
-            for name, module in model.adapter_modules().items()
-        }
+        tuned = model.adapter_parameter_counts(trainable_only=True)
     finally:
         model.detach()
     return BackboneDescription(

@@ -357,6 +357,16 @@ class MultimodalAdapterModel(nn.Module):
             for name, p in module.named_parameters():
                 yield f"{prefix}.{name}", p
 
+    def adapter_parameter_counts(self, trainable_only: bool = False) -> dict[str, int]:
+        """Adapter parameters per part, sorted by name: the :meth:`adapter_modules` (zero where a part is off) and
+        ``backbone_lora`` when LoRA sits in the backbones, so the parts add up to the adapter's whole size."""
+        counts = dict.fromkeys(self.adapter_modules(), 0)
+        for name, p in self.adapter_named_parameters():
+            if p.requires_grad or not trainable_only:
+                part = name.split(".", 1)[0]
+                counts[part] = counts.get(part, 0) + p.numel()
+        return dict(sorted(counts.items()))
+
     def _lora_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         """LoRA weights inside the backbones, ``backbone_lora.<stream>.<PEFT state-dict key>``, streams sorted."""
         for s, att in sorted(self._attachments.items()):

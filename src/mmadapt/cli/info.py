@@ -336,9 +336,7 @@ def _pair_table(args: argparse.Namespace) -> int:
     audio, video = _meta_pair(args)
     with torch.device("meta"):
         model = mmadapt.wrap_encoders(audio, video, preset=args.preset, num_classes=args.num_classes)
-    rows = [
-        (name, sum(p.numel() for p in module.parameters())) for name, module in sorted(model.adapter_modules().items())
-    ]
+    rows = list(model.adapter_parameter_counts().items())
     width = max(len(n) for n, _ in rows)
     print(f"preset {args.preset}: audio {args.audio_backbone}, video {args.video_backbone} @ {args.img_size}px")
     for name, count in rows:
