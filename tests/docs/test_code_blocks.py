@@ -69,7 +69,19 @@ def test_the_readme_has_a_quickstart_that_runs():
     assert sum(run for run, _ in blocks(ROOT / "README.md")) >= 1
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models: one intra-op thread is several times faster than many fighting over a busy machine's cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)], ids=lambda p: p.name)
+@pytest.mark.usefixtures("one_thread")
 def test_page_code_runs(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType(f"doc_{page.stem.replace('-', '_')}")  # as a user's file: dataclasses, pickle work
@@ -83,7 +95,7 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
         assert not _changes(before), f"{page.name} leaves registrations behind: {_changes(before)}"
 
 
-@pytest.mark.parametrize("page", ["extending.md"])
+@pytest.mark.parametrize("page", ["extending.md", "recipe.md"])
 def test_guides_run_every_block(page):
     """The extending guide and the recipe are taught by code that runs: none of their blocks is only compiled."""
     found = blocks(ROOT / "docs" / page)
