@@ -6,6 +6,7 @@ changed default or a changed manifest rule fails here until the documentation sa
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,24 @@ def test_every_manifest_block_is_read_as_documented(block, tmp_path):
     assert len(records) == len(block[3].strip().splitlines()) - (suffix == ".csv")
     assert records[0].video == tmp_path / "clips" / "0001.mp4" and records[0].audio is None
     assert records[0].label == 0 and records[1].label == 3 and records[1].audio == tmp_path / "wav" / "0002.wav"
+
+
+def _documented_overrides() -> list[str]:
+    """The ``key=value`` arguments of every ``mmadapt train`` / ``torchrun ... train`` line in recipe.md's
+    ```bash blocks (continued lines joined)."""
+    text = (ROOT / "docs" / "recipe.md").read_text()
+    found = []
+    for body in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in body.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if "train" in words and words[0] in ("mmadapt", "torchrun"):
+                found += [w for w in words if re.match(r"[a-z_]+(\.[a-z_]+)+=", w)]
+    return found
+
+
+def test_the_documented_command_line_overrides_parse():
+    overrides = _documented_overrides()
+    assert len(overrides) >= 6
+    cfg = ExperimentConfig().with_overrides(overrides)
+    assert cfg.train.betas == (0.9, 0.98) and cfg.data.source.class_names == ["a", "b", "c"]
+    assert cfg.data.img_size == 112 and cfg.model.overrides == {"fusion": {"latent_dim": 64}}
