@@ -82,6 +82,8 @@ def list_presets(pattern: str = "*") -> list[str]:
 
 
 def describe_preset(name: str) -> str:
+    """The one-line description of preset ``name`` (its docstring's first line unless registered with one), as
+    ``mmadapt info --presets`` prints it; an unknown name is an :class:`UnknownNameError` naming the close ones."""
     return _lookup(name).description
 
 

@@ -109,6 +109,8 @@ def unregister_adapter_kind(role: str, name: str) -> AdapterKind:
 
 
 def get_adapter_kind(role: str, name: str) -> AdapterKind:
+    """The registered kind ``name`` of ``role`` (its config and module classes); an unknown role or name is a
+    :class:`RegistryError` naming the close matches."""
     return _role(role).get(name)
 
 
