@@ -269,6 +269,16 @@ def test_the_loss_is_cross_entropy_of_the_logits_with_the_trainers_label_smoothi
     torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
 
 
+class Gradients(transformers.TrainerCallback):
+    """Records the adapter's gradients just before the (first) optimizer step."""
+
+    def __init__(self) -> None:
+        self.grads: dict[str, torch.Tensor] = {}
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kw):
+        self.grads = {n: p.grad.clone() for n, p in model.adapter_named_parameters()}
+
+
 def test_gradient_accumulation_scales_the_mean_loss_like_one_larger_batch(tmp_path):
     """Two accumulated batches of one clip make the gradients of one batch of two; a loss treated as already
     normalised over the accumulated batch (``num_items_in_batch``) would double them."""
@@ -278,18 +288,14 @@ def test_gradient_accumulation_scales_the_mean_loss_like_one_larger_batch(tmp_pa
         "accumulated": {"per_device_train_batch_size": 1, "gradient_accumulation_steps": 2},
     }.items():
         model, a_shape, v_shape = fresh("timm+timm")
+        grab = Gradients()
         run = trainer(
             model, a_shape, v_shape, tmp_path / name, save_strategy="no", max_steps=1, max_grad_norm=0.0, **kw
         )  # no clipping: it would hide a scale
-        captured = {}
-
-        class Grab(transformers.TrainerCallback):
-            def on_pre_optimizer_step(self, args, state, control, model=None, **k):
-                captured.update({n: p.grad.clone() for n, p in model.adapter_named_parameters()})
-
-        run.add_callback(Grab())
+        run.add_callback(grab)
         run.train()
-        grads[name] = captured
+        grads[name] = grab.grads
+    assert grads["one"]
     for k, g in grads["one"].items():
         torch.testing.assert_close(grads["accumulated"][k], g, rtol=1e-4, atol=1e-6)
 
