@@ -2,9 +2,10 @@
 ``Accelerator().prepare`` / ``accelerator.backward``; saves the adapter alone from the main process, reloads it into
 fresh backbones and checks the logits.
 
-Offline, CPU, well under a minute. The same script runs on several processes with ``accelerate launch`` (or
-``torchrun``): ``prepare`` shards the loader and wraps the model in DDP, and :func:`mmadapt.integrations.batch_loss`
-calls the wrapped model with the batch's streams by name.
+Offline, CPU, well under a minute. The same script runs on several processes (``torchrun --nproc-per-node 2
+examples/accelerate_train.py``, or ``accelerate launch``): ``prepare`` shards the loader and wraps the model in DDP,
+:func:`mmadapt.integrations.batch_loss` calls the wrapped model with the batch's streams by name, and the main
+process alone saves and checks the adapter.
 """
 
 from __future__ import annotations
@@ -80,11 +81,9 @@ def main() -> None:
             optimizer.step()
             accelerator.print(f"step {step}: loss {loss.item():.4f}")
 
-        adapter = root / "adapter"
-        if accelerator.is_main_process:
-            accelerator.unwrap_model(model).save_pretrained(adapter)
-        accelerator.wait_for_everyone()
-
+        if not accelerator.is_main_process:  # one process writes and checks the adapter
+            return
+        adapter = accelerator.unwrap_model(model).save_pretrained(root / "adapter")
         trained = accelerator.unwrap_model(model).eval()
         batch = next(iter(DataLoader(test_set, batch_size=len(test_set))))
         inputs = {s: batch[s] for s in trained.stream_names}
@@ -93,7 +92,7 @@ def main() -> None:
         reloaded = mmadapt.MultimodalAdapterModel.from_pretrained(adapter, pristine).eval()
         with torch.no_grad():
             same = torch.equal(reloaded(**inputs), logits)
-    accelerator.print(f"reloaded into fresh backbones, identical logits: {same}")
+    print(f"reloaded into fresh backbones, identical logits: {same}")
     if not same:
         raise SystemExit("reloaded adapter gave different logits")
 
