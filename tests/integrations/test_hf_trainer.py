@@ -217,11 +217,16 @@ def test_save_model_then_from_pretrained_into_fresh_backbones_gives_identical_lo
     assert not (tmp_path / "final" / "model.safetensors").exists()
 
 
-def test_save_pretrained_takes_the_adapter_out_of_a_full_state_dict(tmp_path):
-    model, _, _ = fresh("timm+timm")
+@pytest.mark.parametrize("lora", [None, {"rank": 2, "alpha": 4, "dropout": 0.0, "targets": "attention"}])
+def test_save_pretrained_takes_the_adapter_out_of_a_full_state_dict(lora, tmp_path):
+    """Found by the parameters themselves: tuned positional tables (also in a backbone's slot) and LoRA weights
+    (inside the backbones, under PEFT's names) included."""
+    audio, video, _, _ = make_pair("timm+timm")
+    model = wrap(audio, video, num_classes=CLASSES, backbone_lora=lora)
+    assert any(k.startswith("backbone_lora.") for k in model.adapter_state_dict()) == (lora is not None)
     with torch.no_grad():
         for p in model.adapter_parameters():
-            p.add_(torch.randn_like(p))  # tuned positional tables too: they sit in the backbones under a 2nd name
+            p.add_(torch.randn_like(p))
     full = {k: v.clone() for k, v in model.state_dict().items()}
     model.save_pretrained(tmp_path / "given", state_dict=full)
     model.save_pretrained(tmp_path / "own")
@@ -316,12 +321,14 @@ def test_batch_loss_and_split_batch_map_a_dict_batch_to_the_model():
 
 
 # ---- refusals and the import -------------------------------------------------------------------------------------
-def test_the_trainer_refuses_another_model_and_several_label_keys(tmp_path):
+def test_the_trainer_refuses_another_model_several_label_keys_and_activation_checkpointing(tmp_path):
     with pytest.raises(ConfigError, match="trains a MultimodalAdapterModel, got Linear"):
         AdapterTrainer(torch.nn.Linear(2, 2), arguments(tmp_path))
     model, _, _ = fresh("timm+timm")
     with pytest.raises(ConfigError, match=r"one label key, got label_names=\['a', 'b'\]"):
         AdapterTrainer(model, arguments(tmp_path, label_names=["a", "b"]))
+    with pytest.raises(ConfigError, match=r"model.set_grad_checkpointing\(True\) instead"):
+        AdapterTrainer(model, arguments(tmp_path, activation_checkpointing=True))
 
 
 def test_importing_the_integrations_package_does_not_import_transformers():

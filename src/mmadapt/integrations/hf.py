@@ -63,6 +63,11 @@ class AdapterTrainer(Trainer):
                 "AdapterTrainer: DeepSpeed and FSDP are not supported (they save and load checkpoints their own way); "
                 "train on one process or under torchrun (DDP)"
             )
+        if self.args.activation_checkpointing:
+            raise ConfigError(
+                "AdapterTrainer: activation_checkpointing needs a PreTrainedModel; recompute the frozen blocks with "
+                "model.set_grad_checkpointing(True) instead"
+            )
         if self.args.label_names is None:
             self.label_names = [DEFAULT_LABEL_NAME]  # forward(**inputs) names no label for the Trainer to find
         if len(self.label_names) != 1:
