@@ -18,7 +18,8 @@ changes the four places that decide it:
 
 Labels travel under ``"labels"`` (``TrainingArguments.label_names`` may name one other key): the default collator
 renames the datasets' ``"label"`` to it. Single process and DDP (``torchrun``) are supported; DeepSpeed and FSDP,
-which load checkpoints through their own paths, are refused at construction.
+which load checkpoints through their own paths, are refused at construction. Written against the ``Trainer`` of
+transformers 5 (tested with 5.25).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class AdapterTrainer(Trainer):
                 "AdapterTrainer: DeepSpeed and FSDP are not supported (they save and load checkpoints their own way); "
                 "train on one process or under torchrun (DDP)"
             )
-        if self.args.activation_checkpointing:
+        if getattr(self.args, "activation_checkpointing", None) or getattr(self.args, "gradient_checkpointing", None):
             raise ConfigError(
                 "AdapterTrainer: activation_checkpointing needs a PreTrainedModel; recompute the frozen blocks with "
                 "model.set_grad_checkpointing(True) instead"
@@ -79,7 +80,12 @@ class AdapterTrainer(Trainer):
     @property
     def adapter_model(self) -> MultimodalAdapterModel:
         """The model being trained, outside any DDP / ``accelerate`` wrapper."""
-        return self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
+        return self._unwrap(self.model)
+
+    def _unwrap(self, model: nn.Module) -> MultimodalAdapterModel:
+        """``model`` outside DDP / ``accelerate`` and ``torch.compile`` wrappers (``_orig_mod``)."""
+        model = self.accelerator.unwrap_model(model)
+        return getattr(model, "_orig_mod", model)
 
     # ---- batches and the loss ------------------------------------------------------------------------------
     def _set_signature_columns_if_needed(self) -> None:
@@ -124,7 +130,7 @@ class AdapterTrainer(Trainer):
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         """Resume: the adapter saved in the checkpoint folder, loaded strictly (the optimizer, scheduler, RNG and
         trainer state are the ``Trainer``'s own files beside it)."""
-        target = self.accelerator.unwrap_model(model if model is not None else self.model, keep_torch_compile=False)
+        target = self._unwrap(model if model is not None else self.model)
         logger.info("loading the adapter from %s", resume_from_checkpoint)
         target.load_adapter(resume_from_checkpoint)
 
