@@ -2,17 +2,18 @@
 
 A plain ``Trainer`` saves a model that is not a ``PreTrainedModel`` as its whole ``state_dict``: every frozen
 backbone tensor, in every checkpoint, and it cannot load that folder back as an adapter. :class:`AdapterTrainer`
-changes the four places that decide it:
+changes what decides it:
 
 * ``_save`` writes the adapter through :meth:`~mmadapt.MultimodalAdapterModel.save_pretrained` (plus the
   Trainer's ``training_args.bin``); the optimizer state beside it covers the adapter's parameters only, the
   only ones that require a gradient;
 * ``_load_from_checkpoint`` (``train(resume_from_checkpoint=...)``) and ``_load_best_model``
-  (``load_best_model_at_end``) load the adapter folder with the strict :meth:`~mmadapt.MultimodalAdapterModel.
-  load_adapter`;
+  (``load_best_model_at_end``) load the adapter folder with the strict
+  :meth:`~mmadapt.MultimodalAdapterModel.load_adapter`;
 * ``compute_loss`` calls the model with the batch's streams by name and computes the loss from its logits
-  (cross-entropy; ``label_smoothing_factor`` and ``compute_loss_func`` as the ``Trainer`` defines them), and
-  evaluation returns the logits as predictions;
+  (cross-entropy; ``label_smoothing_factor`` and ``compute_loss_func`` as the ``Trainer`` defines them), a
+  per-batch mean that gradient accumulation divides (``forward(**inputs)`` would otherwise read as taking
+  ``num_items_in_batch``); evaluation returns the logits as predictions;
 * the batch keys kept by ``remove_unused_columns`` are the model's streams and the label, read from the model rather
   than from its ``forward(**inputs)`` signature, which names none of them.
 
@@ -73,8 +74,7 @@ class AdapterTrainer(Trainer):
             self.label_names = [DEFAULT_LABEL_NAME]  # forward(**inputs) names no label for the Trainer to find
         if len(self.label_names) != 1:
             raise ConfigError(f"AdapterTrainer takes one label key, got label_names={self.label_names}")
-        # the loss is a per-batch mean: the Trainer divides it by the gradient-accumulation steps (forward(**inputs)
-        # would otherwise read as taking num_items_in_batch)
+        # a per-batch mean loss: the Trainer divides it by the accumulation steps (see the module's docstring)
         self.model_accepts_loss_kwargs = False
 
     @property
