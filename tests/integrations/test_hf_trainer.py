@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+import transformers
+from hypothesis import given
+from hypothesis import strategies as st
 from safetensors import safe_open
 from torch.utils.data import Dataset
 
@@ -29,8 +32,6 @@ from mmadapt.errors import CheckpointError, ConfigError, InputShapeError
 from mmadapt.integrations import AdapterTrainer, batch_loss, split_batch
 
 from ..core.helpers import make_inputs, make_pair, wrap
-
-transformers = pytest.importorskip("transformers")
 
 PAIRS = ["timm+timm", "hfvit+clip"]
 """A timm pair and a Hugging Face pair (tests/core/backbones.py)."""
@@ -320,6 +321,15 @@ def test_batch_loss_and_split_batch_map_a_dict_batch_to_the_model():
         split_batch(batch)
     with pytest.raises(InputShapeError, match=r"unexpected \['clip_id'\]"):
         batch_loss(model, {**batch, "clip_id": torch.arange(BATCH)}, label_key="labels")
+
+
+@given(keys=st.sets(st.text("abcdefgh_", min_size=1, max_size=6), min_size=1, max_size=6), data=st.data())
+def test_split_batch_hands_every_key_but_the_label_to_the_model(keys, data):
+    label = data.draw(st.sampled_from(sorted(keys)))
+    batch = {k: torch.tensor([i]) for i, k in enumerate(sorted(keys))}
+    inputs, labels = split_batch(batch, label)
+    assert set(inputs) == keys - {label} and labels is batch[label]
+    assert all(inputs[k] is batch[k] for k in inputs)
 
 
 # ---- refusals and the import -------------------------------------------------------------------------------------
