@@ -38,7 +38,14 @@ from .adapters.backbone_lora import BackboneLora, lora_targets
 from .anatomy import Anatomy, map_tokens, resolve_anatomy
 from .anatomy.bypassed import warn_bypassed_overrides
 from .config import MultimodalConfig
-from .errors import AdapterMismatchError, ConfigError, DetachedModelError, InputShapeError, UnsupportedBackboneError
+from .errors import (
+    AdapterMismatchError,
+    CheckpointError,
+    ConfigError,
+    DetachedModelError,
+    InputShapeError,
+    UnsupportedBackboneError,
+)
 from .lockstep import Step, build_plan
 from .streams import LEGACY_FORWARD_ORDER, LEGACY_STREAMS, StreamInfo, as_streams, stream_infos
 
@@ -631,6 +638,58 @@ class MultimodalAdapterModel(nn.Module):
         ckpt.check_adapter_state(params, saved.state, strict=True, where=str(Path(directory) / ckpt.WEIGHTS_NAME))
         self._copy_adapter_state(saved.state)
 
+    def save_pretrained(
+        self,
+        save_directory: str | Path,
+        *,
+        is_main_process: bool = True,
+        state_dict: Mapping[str, torch.Tensor] | None = None,
+        safe_serialization: bool = True,
+        **kwargs: Any,
+    ) -> Path:
+        """The adapter into ``save_directory`` (:meth:`save_adapter`): the saving side of :meth:`from_pretrained`.
+
+        Takes the keywords that ``transformers``/``peft`` pass to a model's ``save_pretrained``, so that a
+        checkpointing tool writes the adapter alone, never the frozen backbones: ``is_main_process=False`` writes
+        nothing (one rank writes under DDP); ``state_dict``, the model's full ``state_dict()`` as a sharding wrapper
+        gathers it, supplies the adapter tensors by their names in it (backbone tensors in it are not written).
+        Adapters are always safetensors, so ``safe_serialization=False`` is refused; of the rest, ``push_to_hub``
+        is refused (nothing is uploaded) and sharding or variant keywords, meaningless for one small file, are
+        ignored.
+        """
+        if not safe_serialization:
+            raise ConfigError("save_pretrained: an adapter is always written as safetensors; drop safe_serialization")
+        if kwargs.get("push_to_hub"):
+            raise ConfigError("save_pretrained: push_to_hub is not supported; upload the saved folder yourself")
+        if kwargs:
+            logger.debug("save_pretrained ignores %s (they do not apply to an adapter)", sorted(kwargs))
+        if not is_main_process:
+            return Path(save_directory)
+        if state_dict is None:
+            return self.save_adapter(save_directory)
+        return ckpt.save_adapter(_GivenState(self, self._adapter_tensors_from(state_dict)), save_directory)
+
+    def _adapter_tensors_from(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The adapter's tensors, under their adapter names, out of a full ``state_dict`` of this model.
+
+        Each adapter parameter is found under the names the model's ``named_parameters`` gives it (a tuned positional
+        table has two: its own and the backbone slot it sits in), so the mapping follows the modules, not patterns.
+        """
+        full_names: dict[int, list[str]] = {}
+        for name, p in self.named_parameters(remove_duplicate=False):
+            full_names.setdefault(id(p), []).append(name)
+        tensors, missing = {}, []
+        for name, p in self.adapter_named_parameters():
+            found = [n for n in full_names.get(id(p), []) if n in state_dict]
+            if found:
+                tensors[name] = state_dict[found[0]]
+            else:
+                missing.append(full_names.get(id(p), [name])[0])
+        if missing:
+            shown = ", ".join(missing[:4]) + (f" ... ({len(missing) - 4} more)" if len(missing) > 4 else "")
+            raise CheckpointError(f"save_pretrained: the given state_dict lacks adapter tensors {shown}")
+        return tensors
+
     @classmethod
     def from_pretrained(
         cls,
@@ -674,6 +733,18 @@ class MultimodalAdapterModel(nn.Module):
             per_frame = ", per frame" if self.streams[s].per_frame else ""
             parts.append(f"{s}={a.family}(D={a.width}, depth={a.depth}, size={a.input_size}{per_frame})")
         return ", ".join(parts) + f", fused_layers={len(self.fused_layers)}"
+
+
+class _GivenState:
+    """A model whose adapter tensors come from a given state dict (:meth:`MultimodalAdapterModel.save_pretrained`)."""
+
+    def __init__(self, model: MultimodalAdapterModel, tensors: dict[str, torch.Tensor]) -> None:
+        self.config, self.streams = model.config, model.streams
+        self.backbone_identity = model.backbone_identity
+        self._tensors = tensors
+
+    def adapter_state_dict(self) -> dict[str, torch.Tensor]:
+        return self._tensors
 
 
 def _backbones_for(

@@ -41,6 +41,7 @@ ABOVE_THE_CORE = (
     "mmadapt.data",
     "mmadapt.cli",
     "mmadapt.convert",
+    "mmadapt.integrations",
 )
 
 

@@ -12,7 +12,7 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.py"))
 
 
 def test_there_are_examples():
-    assert {p.name for p in EXAMPLES} >= {"quickstart.py", "three_encoders.py"}
+    assert {p.name for p in EXAMPLES} >= {"accelerate_train.py", "hf_trainer.py", "quickstart.py", "three_encoders.py"}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
