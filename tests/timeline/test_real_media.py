@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mmadapt.data import decode_video, prep_faces
-from mmadapt.timeline import TimelineConfig, predict_timeline, window_schedule, write_timeline
+from mmadapt.timeline import TimelineConfig, predict_timeline, window_schedule
 
 # the demo's tiny backbones at MTCNN's pace; MTCNN on no_face.mp4 alone takes ~30 s on one CPU thread
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
@@ -46,19 +46,25 @@ def test_prep_faces_false_positive_rate_on_no_face(real_media, tmp_path, record_
 
 
 @pytest.mark.slow
-def test_timeline_runs_end_to_end_on_a_real_video_with_the_demo_adapter(real_media, demo_run, tmp_path):
-    video = real_media / "WolfgangLanger_Pexels.mp4"
-    timeline = predict_timeline(demo_run, video, TimelineConfig())
-    files = write_timeline(timeline, tmp_path)
-    assert [(r.start, r.end) for r in timeline.rows] == [
-        (w.start, w.end) for w in window_schedule(timeline.duration, 2.0, 0.5)
-    ]
-    assert abs(timeline.duration - 19.7) < 0.1 and timeline.sample_rate == 16_000  # its 48 kHz aac, resampled
-    assert all(r.face_found and r.audio_present and r.predicted for r in timeline.rows)
-    doc = json.loads(files["json"].read_text())
-    assert len(doc["windows"]) == len(timeline.rows) and doc["notes"] == []
-    assert len(files["csv"].read_text().splitlines()) == len(timeline.rows) + 1
-    assert files["png"].read_bytes()[:4] == b"\x89PNG"
+def test_predict_timeline_runs_end_to_end_on_a_real_video_with_the_demo_adapter(real_media, demo_run, tmp_path):
+    import contextlib
+    import csv
+    import io
+
+    from mmadapt.cli import main
+
+    video, out = real_media / "WolfgangLanger_Pexels.mp4", tmp_path / "tl"
+    with contextlib.redirect_stdout(io.StringIO()) as stdout:
+        assert main(["predict", "--adapter", str(demo_run), str(video), "--timeline", "--out", str(out)]) == 0
+    doc = json.loads((out / "timeline.json").read_text())
+    assert abs(doc["duration"] - 19.7) < 0.1 and doc["sample_rate"] == 16_000  # its 48 kHz aac, resampled
+    schedule = window_schedule(doc["duration"], 2.0, 0.5)
+    assert [(w["start"], w["end"]) for w in doc["windows"]] == [(w.start, w.end) for w in schedule]
+    assert all(w["face_found"] and w["audio_present"] and w["probabilities"] for w in doc["windows"])
+    assert doc["notes"] == [] and f"{len(schedule)} predicted" in stdout.getvalue()
+    with (out / "timeline.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == len(schedule)
+    assert (out / "timeline.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_timeline_on_no_face_says_no_face_in_every_window(real_media, demo_run):
