@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmadapt.data import ClipTransform, DataFileError, audio_features, decode_media, silent_features, test_indices
 from mmadapt.data.faces import FaceCropConfig, square_box
@@ -156,3 +158,30 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
         predict_timeline(model, tmp_path / "nope.mp4", data=data)
     with pytest.raises(ConfigError, match="4 classes but 2 class_names"):
         predict_timeline(model, tmp_path / "nope.mp4", data=data, class_names=["a", "b"])
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.lists(st.booleans(), min_size=4, max_size=12),
+    st.floats(min_value=0.0, max_value=1.0),
+    st.integers(min_value=0, max_value=SIZE - SQUARE),
+)
+def test_tracking_invariants(present, max_gap, x):
+    """Whatever the detections: a window has a face exactly when one of its frames has its own detection, every
+    crop box is a square inside the frame, and a frame with its own detection is cropped at it."""
+    frames = square_frames(len(present) / FPS, lambda t: (x, SIZE - SQUARE - x) if present[round(t * FPS)] else None)
+    times = np.arange(len(present)) / FPS
+    tracker = FaceTracker(SquareDetector(), FaceCropConfig(size=8), max_gap=max_gap)
+    half = len(present) // 2
+    for window in (range(0, half + 1), range(half - 1, len(present))):  # overlapping windows
+        idx = list(window)
+        faces = tracker.crops(idx, times[idx], frames[idx])
+        assert faces.detected.tolist() == [present[i] for i in idx]
+        assert (faces.crops is None) == (not any(present[i] for i in idx))
+        if faces.crops is not None:
+            assert faces.crops.shape == (len(idx), 8, 8, 3)
+            side = faces.boxes[:, 2] - faces.boxes[:, 0]
+            assert (side == faces.boxes[:, 3] - faces.boxes[:, 1]).all() and (faces.boxes >= 0).all()
+            assert (faces.boxes[:, 2:] <= SIZE).all()
+            own = square_box((x, SIZE - SQUARE - x, x + SQUARE, SIZE - x), SIZE, SIZE)
+            assert all(tuple(b) == own for b, d in zip(faces.boxes, faces.detected, strict=True) if d)
