@@ -69,6 +69,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
     from .model import MultimodalAdapterModel, StreamOutputs, wrap_encoders
     from .presets import describe_preset, get_preset, list_presets, register_preset
     from .streams import StreamInfo
+    from .timeline import TimelineConfig, predict_timeline
 
 _LAZY: dict[str, str] = {
     "AdapterConfig": ".adapters",
@@ -99,6 +100,7 @@ _LAZY: dict[str, str] = {
     "StreamOutputs": ".model",
     "TemporalHead": ".adapters",
     "TemporalHeadConfig": ".adapters",
+    "TimelineConfig": ".timeline",
     "VPTDeepConfig": ".adapters",
     "apply_overrides": ".config_base",
     "attach_prompts": ".adapters",
@@ -116,6 +118,7 @@ _LAZY: dict[str, str] = {
     "load_backbone": ".backbones",
     "load_converted": ".methods.mma_dfer",
     "maeface_vit_base": ".methods.mma_dfer",
+    "predict_timeline": ".timeline",
     "register_adapter_kind": ".adapters",
     "register_anatomy": ".anatomy",
     "register_preset": ".presets",
@@ -174,6 +177,7 @@ __all__ = [
     "StreamOutputs",
     "TemporalHead",
     "TemporalHeadConfig",
+    "TimelineConfig",
     "UnknownNameError",
     "UnsupportedBackboneError",
     "VPTDeepConfig",
@@ -194,6 +198,7 @@ __all__ = [
     "load_backbone",
     "load_converted",
     "maeface_vit_base",
+    "predict_timeline",
     "register_adapter_kind",
     "register_anatomy",
     "register_preset",

@@ -4,6 +4,10 @@
 Each clip is decoded with PyAV; its frames are sampled with the official test rule (the middle frame of each of
 ``data.num_frames`` segments, resized) and its audio comes from the mp4's own track or from ``--audio``
 (log-mel fbank as in training). A file that cannot be decoded stops the command with an error naming it.
+
+With ``--timeline`` the one VIDEO is predicted window by window instead (``--window`` seconds every ``--stride``
+seconds; faces tracked with MTCNN, the video's own audio resampled to the model's rate), and ``timeline.csv``,
+``timeline.json`` and ``timeline.png`` are written to ``--out`` (see :mod:`mmadapt.timeline`).
 """
 
 # Shape legend: K views, T frames, S frame size, F audio frames, M mel bins, C classes.
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._common import add_adapter_argument, add_check_finite_argument, add_device_argument, flag_overrides
+from ._timeline import add_timeline_arguments, check_no_timeline_options, run_timeline
 
 if TYPE_CHECKING:
     import torch
@@ -56,9 +61,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_check_finite_argument(p)
     add_device_argument(p)
+    add_timeline_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.timeline:
+        return run_timeline(args)
+    check_no_timeline_options(args)
     import torch
 
     from .._io import write_json
