@@ -39,6 +39,7 @@ from mmadapt.errors import ConfigError
 from mmadapt.recipe.config import TrainConfig
 from mmadapt.recipe.experiment import BackboneSpec, DataSource, ExperimentConfig, ExperimentData, ModelSpec
 from mmadapt.study.config import StudyConfig
+from mmadapt.timeline.config import TimelineConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:UserWarning")
 
@@ -73,6 +74,7 @@ CONFIGS: list[type[ConfigBase]] = [
     BackboneLoraConfig,
     LateConcatConfig,
     StudyConfig,
+    TimelineConfig,
 ]
 """Every config class of the package (a new one must be added here: see the last test of this block)."""
 WITH_FIELDS = [c for c in CONFIGS if dataclasses.fields(c)]
