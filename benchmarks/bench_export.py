@@ -152,6 +152,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             "shape": list(got.shape),
         },
         "session_threads": {"intra_op": threads, "inter_op": 1},
+        "graph_optimization": str(session.get_session_options().graph_optimization_level),
         "clock": clock,
         "workloads": {name: _row(m) for name, m in meas.items()},
     }

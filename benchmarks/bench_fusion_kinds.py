@@ -108,7 +108,7 @@ def no_fusion_preset(models: dict[str, mmadapt.MultimodalAdapterModel]) -> str |
 
 def forward_flops(model: torch.nn.Module, video: torch.Tensor, audio: torch.Tensor) -> int:
     """FLOPs of one forward (math attention: countable matrix products). Grad mode stays on: the counter's module
-    tracker fails on MBT's fusion tokens under ``no_grad`` (torch 2.14); no backward runs, so only the forward counts."""
+    tracker fails on MBT's fusion tokens under ``no_grad`` (torch 2.14); no backward runs, so only forward counts."""
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         model(video, audio)
     return counter.get_total_flops()
