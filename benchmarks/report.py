@@ -233,7 +233,8 @@ def _export_section(rel: str, r: dict[str, Any]) -> list[str]:
 
 def _machine_note(r: dict[str, Any]) -> str:
     """' Note: <text>; load average (1 min) a -> b.' where the record has them (older records do not)."""
-    parts = [r["note"]] if r.get("note") else []
+    note = r.get("args", {}).get("note")
+    parts = [note] if note else []
     if "load_average_1m" in r:
         load = r["load_average_1m"]
         parts.append(f"load average (1 min) {load['start']:.2f} -> {load['end']:.2f}")

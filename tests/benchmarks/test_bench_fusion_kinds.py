@@ -29,7 +29,10 @@ def tiny_run(tmp_path_factory):
     threads = torch.get_num_threads()
     try:
         result = bench_fusion_kinds.main(
-            ["--tiny", "--device", "cpu", "--threads", "1", "--quiet", "--out", str(folder / "cpu_fusion_kinds.json")]
+            [
+                *("--tiny", "--device", "cpu", "--threads", "1", "--quiet", "--note", "shared machine"),
+                *("--out", str(folder / "cpu_fusion_kinds.json")),
+            ]
         )
     finally:
         torch.set_num_threads(threads)
@@ -92,6 +95,8 @@ def test_results_md_has_a_row_per_mode_and_preset(tiny_run):
     mbt = next(q for q in result["ratios"] if q["mode"] == "train" and q["preset"] == "mma-dfer-fusion-mbt")
     assert "| train | `mma-dfer-fusion-mbt` | attention-bottleneck |" in text
     assert f"x{mbt['over_reference']['median']:.3f}" in text
+    load = result["load_average_1m"]
+    assert f"Note: shared machine; load average (1 min) {load['start']:.2f} -> {load['end']:.2f}." in text
 
 
 def test_models_of_one_seed_share_backbones_and_the_check_catches_others():
