@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,71 @@ def _ab_section(rel: str, r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _export_section(rel: str, r: dict[str, Any]) -> list[str]:
+    a, env, w, e, p = r["args"], r["env"], r["workloads"], r["export"], r["parity"]
+    key = "cpu_ms_median" if r["clock"] == "process_cpu" else "ms_median"
+    lo, hi = r["ratio_ort_over_eager_min_max"]
+    return [
+        f"#### `{rel}` (bench_export)",
+        "",
+        f"Inference at batch 1, `{a['backbone']}` pair at {a['size']} px x {a['frames']} frames, {a['threads']} "
+        f"thread(s) (onnxruntime intra-op = torch threads), {a['rounds']} rounds alternated, "
+        f"{r['clock'].replace('_', ' ')} clock: eager PyTorch {w['eager'][key]:.1f} ms, onnxruntime "
+        f"({e['provider']}) {w['onnxruntime'][key]:.1f} ms; **onnxruntime / eager = "
+        f"{r['ratio_ort_over_eager']:.3f}** (rounds {lo:.3f} .. {hi:.3f}). Export {e['wall_s']:.0f} s, "
+        f"{e['file_mb']:.0f} MiB; logits max abs diff {p['logits_max_abs_diff']:.1e} (logits up to "
+        f"{p['logits_max_abs']:.2f}); torch {env['torch']}, onnxruntime {env.get('onnxruntime')}, "
+        f"{env['date_utc']}, commit `{env['git_commit'][:10]}`.{_machine_note(r)}",
+        "",
+    ]
+
+
+def _machine_note(r: dict[str, Any]) -> str:
+    """' Note: <text>; load average (1 min) a -> b.' where the record has them (older records do not)."""
+    note = r.get("args", {}).get("note")
+    parts = [note] if note else []
+    if "load_average_1m" in r:
+        load = r["load_average_1m"]
+        parts.append(f"load average (1 min) {load['start']:.2f} -> {load['end']:.2f}")
+    return f" Note: {'; '.join(parts)}." if parts else ""
+
+
+def _fusion_kinds_section(rel: str, r: dict[str, Any]) -> list[str]:
+    a, env = r["args"], r["env"]
+    ratios = {(q["mode"], q["preset"]): q for q in r["ratios"]}
+    lines = [
+        f"#### `{rel}` (bench_fusion_kinds)",
+        "",
+        f"Fusion kinds on the same `{a['backbone']}` pair at {a['size']} px, batch {a['batch']} x {a['frames']} "
+        f"frames, {env['torch_threads']} thread(s), {a['rounds']} rounds alternated after {a['warmup']} warm-up "
+        f"step(s); ratios (median over rounds of the per-round ratio, min..max) on the "
+        f"{r['ratios'][0]['clock'].replace('_', ' ')} clock over `{r['reference']}`"
+        f"{' and `' + r['no_fusion'] + '`' if r['no_fusion'] else ''}; GFLOP = one forward per clip counted by "
+        f"`torch.utils.flop_counter`; torch {env['torch']}, {env['date_utc']}, commit `{env['git_commit'][:10]}`."
+        f"{_machine_note(r)}",
+        "",
+        "| mode | preset | fusion kind | clips/s | step ms | CPU ms | trainable | GFLOP | over reference | rounds "
+        "| over none | rounds |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["results"]:
+        q, p = ratios[row["mode"], row["preset"]], r["presets"][row["preset"]]
+        ref, none = q["over_reference"], q.get("over_none")
+        cpu = row.get("cpu_ms_median")
+        lines.append(
+            f"| {row['mode']} | `{row['preset']}` | {row['fusion_kind']} | {_rate(row['clips_per_s'])} | "
+            f"{row['step_ms_median']:.1f} | {'n/a' if cpu is None else f'{cpu:.1f}'} | {p['trainable_params']:,} | "
+            f"{p['gflop_forward_per_clip']:.1f} | x{ref['median']:.3f} | {ref['min_max'][0]:.3f} .. "
+            f"{ref['min_max'][1]:.3f} | "
+            + (
+                "n/a | n/a |"
+                if none is None
+                else f"x{none['median']:.3f} | {none['min_max'][0]:.3f} .. {none['min_max'][1]:.3f} |"
+            )
+        )
+    return lines + [""]
+
+
 def _value(v: Any) -> str:
     """A field of a data record; stage dicts as 'decode 8.4, transform 1.5, fbank 2.4'."""
     return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
@@ -263,6 +329,18 @@ def _startup_section(rel: str, r: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+DEVICE_SECTIONS: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
+    "model": _model_section,
+    "gpu_check": _check_section,
+    "profile": _profile_section,
+    "gate": _gate_section,
+    "bench_ab": _ab_section,
+    "export": _export_section,
+    "fusion_kinds": _fusion_kinds_section,
+}
+"""Record kind (its ``benchmark`` field) -> renderer of its section under the device it names."""
+
+
 def render(folder: Path) -> str:
     results = load_results(folder)
     by_device: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
@@ -271,7 +349,7 @@ def render(folder: Path) -> str:
     for path, r in results:
         rel = path.relative_to(folder).as_posix()
         kind = r.get("benchmark")
-        if kind in ("model", "gpu_check", "profile", "gate", "bench_ab"):
+        if kind in DEVICE_SECTIONS:
             env = r["env"]
             by_device[f"{env['device']}: {env['device_name']}"].append((kind, rel, r))
         elif kind == "data_pipeline":
@@ -282,13 +360,7 @@ def render(folder: Path) -> str:
     for device in sorted(by_device):
         lines += [f"## Device {device}", ""]
         for kind, rel, r in sorted(by_device[device], key=lambda t: (t[0] != "gpu_check", t[1])):
-            section = {
-                "gpu_check": _check_section,
-                "profile": _profile_section,
-                "gate": _gate_section,
-                "bench_ab": _ab_section,
-            }.get(kind, _model_section)
-            lines += section(rel, r)
+            lines += DEVICE_SECTIONS[kind](rel, r)
     if data:
         lines += ["## Data pipeline (`benchmarks/bench_data.py`)", ""]
         for rel, r in data:

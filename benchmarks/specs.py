@@ -69,11 +69,13 @@ def build_model(
     device: str | torch.device = "cpu",
     seed: int = 0,
     backbone_dtype: str = "fp32",
+    preset: str = "mma-dfer",
     **overrides: Any,
 ) -> mmadapt.MultimodalAdapterModel:
-    """The ``mma-dfer`` preset on a fresh random-weight pair for ``size`` px frames (drop path off: timing only);
-    ``backbone_dtype`` 'bf16' casts the frozen backbones (a bf16 residual stream under fp32 adapters);
-    ``overrides`` go to ``wrap_encoders`` (e.g. ``fusion=None``)."""
+    """``preset`` (default ``mma-dfer``) on a fresh random-weight pair for ``size`` px frames (drop path off: timing
+    only); the same ``seed`` gives the same backbones whatever the preset; ``backbone_dtype`` 'bf16' casts the
+    frozen backbones (a bf16 residual stream under fp32 adapters); ``overrides`` go to ``wrap_encoders`` (e.g.
+    ``fusion=None``)."""
     arch = {"embed_dim": spec.embed_dim, "depth": spec.depth, "num_heads": spec.num_heads, "drop_path_rate": 0.0}
     head = dict(spec.head)
     head["max_frames"] = max(head.get("max_frames", 16), frames)  # the temporal table must cover T
@@ -82,7 +84,7 @@ def build_model(
         frames_, mels = spec.spectrogram
         audio = audiomae_vit_base(frames=frames_, mel_bins=mels, **arch).model
         video = maeface_vit_base(img_size=size, **arch).model
-        model = mmadapt.wrap_encoders(audio, video, preset="mma-dfer", head=head, **overrides)
+        model = mmadapt.wrap_encoders(audio, video, preset=preset, head=head, **overrides)
     return model.cast_backbones(BACKBONE_DTYPES[backbone_dtype])
 
 
