@@ -167,3 +167,43 @@ def test_relative_position_bias_families_are_refused_in_one_line():
 def test_bad_config_is_refused(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         mmadapt.AttentionBottleneckConfig(**bad)
+
+
+def _pair_of_width(width: int):
+    from ..core.backbones import timm_vit
+
+    audio, a_shape = timm_vit(1, size=(64, 32), embed_dim=width, num_heads=2)
+    video, v_shape = timm_vit(3, embed_dim=width, num_heads=2)
+    return audio, video, a_shape, v_shape
+
+
+def test_equal_widths_need_no_maps_as_in_mbt_and_always_maps_start_as_the_same_model():
+    audio, video, sa, sv = _pair_of_width(32)
+    twin_a, twin_v = copy.deepcopy(audio), copy.deepcopy(video)
+    auto = wrap(audio, video, fusion=MBT)
+    for f in auto.fusion:
+        assert all(isinstance(m, torch.nn.Identity) for m in [*f.to_stream.values(), *f.from_stream.values()])
+        assert {name.split(".")[0] for name, _ in f.named_parameters()} == {"tokens", "gate"}
+    always = wrap(twin_a, twin_v, fusion={**MBT, "maps": "always"})
+    assert all(isinstance(m, torch.nn.Linear) for f in always.fusion for m in f.to_stream.values())
+    extra = sum(p.numel() for p in always.adapter_parameters()) - sum(p.numel() for p in auto.adapter_parameters())
+    assert extra == len(always.fusion) * 2 * 2 * (32 * 32 + 32)  # two streams, in and out, weight and bias
+    with torch.no_grad():
+        shared = dict(always.adapter_named_parameters())
+        for name, value in auto.adapter_state_dict().items():  # the maps drew from the RNG: align the rest
+            shared[name].copy_(value)
+        _set_gates(auto, 0.5)
+        _set_gates(always, 0.5)
+        vid, aud = make_inputs(sa, sv)
+        torch.testing.assert_close(always(video=vid, audio=aud), auto(video=vid, audio=aud), rtol=0, atol=1e-6)
+
+
+def test_auto_maps_only_the_streams_whose_width_differs():
+    audio, video, _, _ = make_pair("timm+timm")  # widths 48 and 32: the token space is 48 wide
+    f = wrap(audio, video, fusion=MBT).fusion[0]
+    assert isinstance(f.to_stream["audio"], torch.nn.Identity) and isinstance(f.to_stream["video"], torch.nn.Linear)
+
+
+def test_an_unknown_maps_value_is_one_line():
+    with pytest.raises(ConfigError, match="maps must be one of auto, always, got 'sometimes'"):
+        mmadapt.AttentionBottleneckConfig(maps="sometimes")
