@@ -231,6 +231,27 @@ def _export_section(rel: str, r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _timeline_memory_section(rel: str, r: dict[str, Any]) -> list[str]:
+    """Peak RSS of a streamed timeline against decoding the whole video at once, per video length."""
+    v, t, env = r["video"], r["timeline"], r["env"]
+    lines = [
+        f"#### `{rel}` (bench_timeline_memory)",
+        "",
+        f"Synthetic video {v['size']} px at {v['fps']} fps ({v['codec']}), window {t['window']} s, stride "
+        f"{t['stride']} s, {t['num_frames']} frames per window, face detection {'on' if t['detect_faces'] else 'off'}; "
+        f"peak RSS of a fresh process, torch {env['torch']}, {env['date_utc']}, commit `{env['git_commit'][:10]}`.",
+        "",
+        "| video | mode | file MiB | peak RSS MiB (baseline) | s | windows / frames |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in r["results"]:
+        lines.append(
+            f"| {row['minutes']:g} min | {row['mode']} | {row['file_mib']:.1f} | {row['peak_rss_mib']:.0f} "
+            f"({row['baseline_peak_rss_mib']:.0f}) | {row['seconds']:.1f} | {row['count']} |"
+        )
+    return [*lines, ""]
+
+
 def _machine_note(r: dict[str, Any]) -> str:
     """' Note: <text>; load average (1 min) a -> b.' where the record has them (older records do not)."""
     note = r.get("args", {}).get("note")
@@ -337,6 +358,7 @@ DEVICE_SECTIONS: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
     "bench_ab": _ab_section,
     "export": _export_section,
     "fusion_kinds": _fusion_kinds_section,
+    "timeline_memory": _timeline_memory_section,
 }
 """Record kind (its ``benchmark`` field) -> renderer of its section under the device it names."""
 

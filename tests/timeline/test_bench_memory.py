@@ -3,6 +3,7 @@ assertion on memory or time: that is the benchmark's record, not a test)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,3 +26,14 @@ def test_the_long_video_has_the_asked_length_and_the_child_reports_its_windows(t
     row = bench.child(video, "timeline")
     assert row["count"] == len(window_schedule(6.0, 2.0, 0.5))
     assert row["peak_rss_mib"] >= row["baseline_peak_rss_mib"] > 0
+
+
+def test_the_results_page_renders_the_memory_record_as_a_table(tmp_path):
+    from benchmarks.report import render
+
+    record = json.loads((REPO / "benchmarks" / "results" / "cpu_timeline_memory.json").read_text())
+    (tmp_path / "cpu_timeline_memory.json").write_text(json.dumps(record))
+    page = render(tmp_path)
+    assert "(bench_timeline_memory)" in page
+    for row in record["results"]:
+        assert f"| {row['minutes']:g} min | {row['mode']} | {row['file_mib']:.1f} | {row['peak_rss_mib']:.0f} " in page
