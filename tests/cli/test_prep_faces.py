@@ -25,7 +25,7 @@ class CentreFace:
 def fake_detector(monkeypatch):
     import mmadapt.data.faces as faces
 
-    monkeypatch.setattr(faces, "_default_detector", lambda cfg: CentreFace())
+    monkeypatch.setattr(faces, "default_detector", lambda cfg: CentreFace())
 
 
 def test_prep_faces_uses_labels_file_and_feeds_eval(fake_detector, trained, tmp_path, capsys):

@@ -35,7 +35,16 @@ from .annotations import AudioRule
 from .decode import decode_media
 from .wav import write_wav
 
-__all__ = ["ClipFaces", "FaceCropConfig", "FaceDetector", "FacePrepReport", "prep_faces", "square_box"]
+__all__ = [
+    "ClipFaces",
+    "FaceCropConfig",
+    "FaceDetector",
+    "FacePrepReport",
+    "default_detector",
+    "largest_boxes",
+    "prep_faces",
+    "square_box",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +153,8 @@ def _centre_box(height: int, width: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def _default_detector(cfg: FaceCropConfig) -> FaceDetector:
+def default_detector(cfg: FaceCropConfig) -> FaceDetector:
+    """facenet-pytorch MTCNN set up from ``cfg`` (prep-faces and timelines detect with the same settings)."""
     try:
         from facenet_pytorch import MTCNN
     except ImportError as err:
@@ -160,7 +170,7 @@ def _default_detector(cfg: FaceCropConfig) -> FaceDetector:
     )
 
 
-def _first_boxes(detector: FaceDetector, frames: np.ndarray, batch_size: int) -> list[np.ndarray | None]:
+def largest_boxes(detector: FaceDetector, frames: np.ndarray, batch_size: int) -> list[np.ndarray | None]:
     """The largest face box of each frame (float (4,)) or None."""
     found: list[np.ndarray | None] = []
     for start in range(0, len(frames), batch_size):
@@ -222,7 +232,7 @@ def prep_faces(
     if existing and not overwrite:
         raise ConfigError(f"output folders already exist (pass overwrite=True to replace them): {existing[:5]}")
     out.mkdir(parents=True, exist_ok=True)
-    detector = detector or _default_detector(cfg)
+    detector = detector or default_detector(cfg)
     report = FacePrepReport(annotation_file=out / annotation_name)
     lines = []
     for path, label in zip(paths, labels, strict=True):
@@ -230,7 +240,7 @@ def prep_faces(
         assert video is not None  # decode_media raises for a file without a video stream
         frames = video.frames  # (F, H, W, 3)
         height, width = frames.shape[1:3]
-        found = _first_boxes(detector, frames, cfg.batch_size)
+        found = largest_boxes(detector, frames, cfg.batch_size)
         boxes = _crop_boxes(found, height, width, cfg.margin)
         final = out / path.stem
         staging = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=out))

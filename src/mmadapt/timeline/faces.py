@@ -49,14 +49,14 @@ class FaceTracker:
         self._boxes: list[tuple[int, int, int, int]] = []  # their square boxes, same order
 
     def _detect(self, indices: Sequence[int], times: np.ndarray, frames: np.ndarray) -> None:
-        from ..data.faces import _first_boxes
+        from ..data.faces import largest_boxes
 
         todo = sorted({(int(i), j) for j, i in enumerate(indices) if int(i) not in self._by_index})
         if not todo:
             return
         height, width = frames.shape[1:3]
         images = np.stack([frames[j] for _, j in todo])  # (n, H, W, 3)
-        for (i, j), box in zip(todo, _first_boxes(self.detector, images, self.config.batch_size), strict=True):
+        for (i, j), box in zip(todo, largest_boxes(self.detector, images, self.config.batch_size), strict=True):
             square = None if box is None else square_box(box, height, width, self.config.margin)
             self._by_index[i] = square
             if square is not None:

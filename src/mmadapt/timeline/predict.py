@@ -152,7 +152,7 @@ def predict_timeline(
     from tqdm.auto import tqdm
 
     from ..data.dataset import ClipDatasetBase
-    from ..data.faces import _default_detector
+    from ..data.faces import default_detector
     from ..errors import ConfigError
     from ..recipe.callbacks.progress import progress_enabled
 
@@ -183,7 +183,7 @@ def predict_timeline(
         timeline.notes.append(message)
     windows = window_schedule(index.duration, cfg.window, cfg.stride)
     picks = window_frames(index, windows, data.num_frames, data.test_clips)
-    tracker = FaceTracker(detector or _default_detector(cfg.face), cfg.face, cfg.max_gap) if cfg.detect_faces else None
+    tracker = FaceTracker(detector or default_detector(cfg.face), cfg.face, cfg.max_gap) if cfg.detect_faces else None
     model.eval()
 
     rows: list[TimelineRow | None] = [None] * len(windows)
