@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from .scenes import (
     _voice,
     make_synthetic_dataset,
 )
+
+if TYPE_CHECKING:
+    from .driver import PretrainExample
 
 __all__ = [
     "FACE_SCALE",
@@ -197,11 +200,11 @@ def synthesize_speakers_clip(
     return video, audio
 
 
-def pretraining_example(k: int, seed: int, cfg: SyntheticConfig, rng: np.random.Generator) -> Any:
-    """The scene's unimodal pretraining clip ``k`` (a :class:`~mmadapt.demo.driver.PretrainExample`): two faces
+def pretraining_example(k: int, seed: int, cfg: SyntheticConfig, rng: np.random.Generator) -> PretrainExample:
+    """The scene's unimodal pretraining clip ``k`` (its :data:`~mmadapt.demo.driver.PretrainDraw`): two faces
     with independently drawn classes and a random speaker; video targets are the *sum* of both faces' per-frame
     actions (blind to who is where and to tone), audio targets the speaker's traits (log pitch, harmonic tilt)."""
-    from .driver import PretrainExample
+    from .driver import PretrainExample  # local: the driver imports torch
 
     _check(cfg)
     expressions = (int(rng.integers(len(SPEAKER_CLASSES))), int(rng.integers(len(SPEAKER_CLASSES))))
