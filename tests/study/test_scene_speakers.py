@@ -187,4 +187,7 @@ def test_a_study_on_the_scene_pretrains_with_its_hook_and_runs_every_fusion_kind
     result = run_study(study, progress=False)
     assert calls == list(range(tiny["pretrain_clips"]))
     assert result.summary["cells"] == 2
+    for cell in ("mma-dfer", "mma-dfer-fusion-mult"):  # before: the expressions scene's six class names
+        record = json.loads((tmp_path / "s" / "cells" / cell / "seed_0.json").read_text())
+        assert list(record["per_class_recall"]) == list(SPEAKER_CLASSES)
     assert set(json.loads((tmp_path / "s" / "data" / "classes.json").read_text())["classes"]) == set(SPEAKER_CLASSES)
