@@ -8,9 +8,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmadapt.data.transforms import ClipTransform
 from mmadapt.demo.config import DemoConfig
 from mmadapt.demo.scene_speakers import (
     MIN_TONE_GAP,
@@ -26,6 +28,7 @@ from mmadapt.demo.scene_speakers import (
 )
 from mmadapt.demo.scenes import SyntheticConfig
 from mmadapt.errors import ConfigError
+from mmadapt.recipe.experiment import ExperimentConfig
 from mmadapt.study import StudyConfig, run_study
 from mmadapt.study.synthetic import SCENE_PRETRAINING, SCENES
 
@@ -187,6 +190,12 @@ def test_a_study_on_the_scene_pretrains_with_its_hook_and_runs_every_fusion_kind
     result = run_study(study, progress=False)
     assert calls == list(range(tiny["pretrain_clips"]))
     assert result.summary["cells"] == 2
+    # the cells train on the clips as they are: no crop (it loses a face), no brightness (it changes the tones)
+    experiment = ExperimentConfig.load(tmp_path / "s" / "experiment.yaml")
+    transform = experiment.data.for_split("train").transform
+    frames, _ = synthesize_speakers_clip(0, 0, 0, SyntheticConfig(size=transform.img_size))
+    augmented = ClipTransform(transform, train=True)(frames, torch.Generator().manual_seed(0))
+    assert torch.equal(augmented, ClipTransform(transform, train=False)(frames))
     for cell in ("mma-dfer", "mma-dfer-fusion-mult"):  # before: the expressions scene's six class names
         record = json.loads((tmp_path / "s" / "cells" / cell / "seed_0.json").read_text())
         assert list(record["per_class_recall"]) == list(SPEAKER_CLASSES)

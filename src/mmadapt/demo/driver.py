@@ -218,13 +218,15 @@ class DemoResult:
 
 def demo_data_config(cfg: DemoConfig) -> DataConfig:
     """How the demo reads its clips: every frame side, frame count and spectrogram size from ``cfg``, and the
-    test-mode sampling for training too (the synthetic clips need no augmentation)."""
+    test-mode sampling for training too (the synthetic clips need no augmentation). The training transform's
+    augmentations are off as well, for a study's experiment, whose training split is read in train mode: random
+    crops down to 8 % of the frame lose a face of the speakers scene, and brightness changes its skin tones."""
     from ..data import DataConfig
 
     return DataConfig(
         num_frames=cfg.num_frames,
         mode="test",
-        transform={"img_size": cfg.img_size},
+        transform={"img_size": cfg.img_size, "brightness": None, "crop_scale": None, "flip_p": 0.0},
         audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins},
     )
 
