@@ -32,7 +32,7 @@ from mmadapt.presets import PRESETS, Preset
 from mmadapt.recipe.experiment import ExperimentConfig
 from mmadapt.recipe.losses import LOSSES, get_loss, register_loss
 from mmadapt.registry import Registry
-from mmadapt.study.synthetic import SCENES
+from mmadapt.study.synthetic import SCENE_PRETRAINING, SCENES
 
 from .backbones import timm_vit
 
@@ -114,6 +114,9 @@ CASES: dict[str, RegistryCase] = {
     "commands": RegistryCase(COMMANDS, _temp_command, typo="predikt", meant="predict"),
     "export-formats": RegistryCase(FORMATS, lambda name: (".bin", lambda *args: None), typo="onxx", meant="onnx"),
     "scenes": RegistryCase(SCENES, lambda name: lambda root, cfg: None, typo="expresions", meant="expressions"),
+    "scene-pretraining": RegistryCase(
+        SCENE_PRETRAINING, lambda name: lambda k, seed, cfg, rng: None, typo="speakrs", meant="speakers"
+    ),
     "backbones": RegistryCase(
         BACKBONES,
         _temp_builder,

@@ -76,3 +76,9 @@ def test_swapping_the_presets_negates_the_difference(a, data):
     assert ba.sign_p == pytest.approx(ab.sign_p)
     assert ab.ci_low <= ab.mean + 1e-12 and ab.mean <= ab.ci_high + 1e-12
     assert 0.0 <= ab.sign_p <= 1.0
+
+
+def test_floating_point_rounding_is_a_tie_not_a_loss():
+    """Two presets that both classify half the clips: one UAR came out 0.49999999999999994 in a real study."""
+    d = paired_difference({0: 0.49999999999999994, 1: 0.5 + 1 / 96}, {0: 0.5, 1: 0.5})
+    assert (d.wins, d.losses, d.ties) == (1, 0, 1)

@@ -36,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--synthetic",
         metavar="SCENE",
-        help="a demo scene (expressions): its clips and two small ViTs pretrained on it once, under OUT/backbones",
+        help="a demo scene (expressions, speakers): its clips and two small ViTs pretrained on it once, under "
+        "OUT/backbones",
     )
     source.add_argument(
         "--config", type=Path, metavar="EXPERIMENT", help="experiment config (.yaml/.json) naming backbones and data"

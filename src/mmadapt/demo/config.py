@@ -44,11 +44,12 @@ class DemoConfig(ConfigBase):
     adapter_overrides: dict[str, Any] = field(
         default_factory=lambda: {
             "prompts": {"num_prompts": 4},
-            "fusion": {"latent_dim": 16},
+            "fusion": {"type": "mean-bottleneck", "latent_dim": 16},
             "head": {"dim": 64, "heads": 4, "dim_head": 16, "mlp_dim": 128},
         }
     )
-    """Preset overrides sized for the small backbones (a preset's `None` adapters stay off)."""
+    """Preset overrides sized for the small backbones (a preset's `None` adapters stay off; an override naming a
+    ``type`` applies only to presets of that kind: other fusion kinds keep their preset's sizes)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.presets, list):

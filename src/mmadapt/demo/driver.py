@@ -22,9 +22,10 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -129,10 +130,37 @@ def _pretrain(vit: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, cfg: 
     return val
 
 
-def pretrain_backbones(audio: nn.Module, video: nn.Module, cfg: DemoConfig) -> dict[str, float]:
-    """Unimodal pretraining on clips drawn from a seed the demo's dataset never uses.
+class PretrainExample(NamedTuple):
+    """One pretraining clip of a scene and the unimodal targets drawn with it."""
 
-    video: single frames -> the generator's per-frame facial actions (no clip label, no order);
+    frames: np.ndarray
+    """uint8 (T, S, S, 3)."""
+    actions: np.ndarray
+    """float32 (T, A): per-frame targets of the video backbone."""
+    wave: np.ndarray
+    """float32 (N,)."""
+    voice: np.ndarray
+    """float32 (V,): targets of the audio backbone."""
+
+
+PretrainDraw = Callable[[int, int, SyntheticConfig, np.random.Generator], PretrainExample]
+"""A scene's pretraining hook ``(k, seed, config, rng) -> PretrainExample``: what its unimodal backbones learn,
+registered beside the scene's writer (:func:`mmadapt.study.synthetic.register_scene`)."""
+
+
+def expression_example(k: int, seed: int, syn: SyntheticConfig, rng: np.random.Generator) -> PretrainExample:
+    """The expressions scene's pretraining clip ``k``: a random class; its facial actions and speaker traits."""
+    label = int(rng.integers(len(SYNTHETIC_CLASSES)))
+    clip, wave = synthesize_clip(label, k, seed, syn)
+    return PretrainExample(clip, expression_track(label, k, seed, syn), wave, speaker_traits(label, k, seed, syn))
+
+
+def pretrain_backbones(
+    audio: nn.Module, video: nn.Module, cfg: DemoConfig, draw: PretrainDraw = expression_example
+) -> dict[str, float]:
+    """Unimodal pretraining on clips drawn (by the scene's ``draw``) from a seed the demo's dataset never uses.
+
+    expressions scene: video: single frames -> the generator's per-frame facial actions (no clip label, no order);
     audio: spectrograms -> the speaker's voice (pitch level, harmonic tilt, harshness); no intonation.
     """
     from ..data import FbankConfig, audio_features
@@ -143,13 +171,12 @@ def pretrain_backbones(audio: nn.Module, video: nn.Module, cfg: DemoConfig) -> d
     frames, actions, specs, voices = [], [], [], []
     rng = np.random.default_rng(seed)
     for k in range(cfg.pretrain_clips):
-        label = int(rng.integers(len(SYNTHETIC_CLASSES)))
-        clip, wave = synthesize_clip(label, k, seed, syn)
-        keep = rng.choice(len(clip), size=4, replace=False)  # a few frames per clip: single images
-        frames.append(torch.from_numpy(clip[keep]).permute(0, 3, 1, 2).float() / 255.0)
-        actions.append(torch.from_numpy(expression_track(label, k, seed, syn)[keep]))
-        specs.append(audio_features(torch.from_numpy(wave), syn.sample_rate, fb))
-        voices.append(torch.from_numpy(speaker_traits(label, k, seed, syn)))
+        example = draw(k, seed, syn, rng)
+        keep = rng.choice(len(example.frames), size=4, replace=False)  # a few frames per clip: single images
+        frames.append(torch.from_numpy(example.frames[keep]).permute(0, 3, 1, 2).float() / 255.0)
+        actions.append(torch.from_numpy(example.actions[keep]))
+        specs.append(audio_features(torch.from_numpy(example.wave), syn.sample_rate, fb))
+        voices.append(torch.from_numpy(example.voice))
     return {
         "video_mse": _pretrain(video, torch.cat(frames), torch.cat(actions), cfg, "video"),
         "audio_mse": _pretrain(audio, torch.stack(specs), torch.stack(voices), cfg, "audio"),
@@ -188,13 +215,15 @@ class DemoResult:
 
 def demo_data_config(cfg: DemoConfig) -> DataConfig:
     """How the demo reads its clips: every frame side, frame count and spectrogram size from ``cfg``, and the
-    test-mode sampling for training too (the synthetic clips need no augmentation)."""
+    test-mode sampling for training too (the synthetic clips need no augmentation). The training transform's
+    augmentations are off as well, for a study's experiment, whose training split is read in train mode: random
+    crops down to 8 % of the frame lose a face of the speakers scene, and brightness changes its skin tones."""
     from ..data import DataConfig
 
     return DataConfig(
         num_frames=cfg.num_frames,
         mode="test",
-        transform={"img_size": cfg.img_size},
+        transform={"img_size": cfg.img_size, "brightness": None, "crop_scale": None, "flip_p": 0.0},
         audio={"target_frames": cfg.audio_frames, "num_mel_bins": cfg.mel_bins},
     )
 
@@ -336,10 +365,12 @@ def _preset_config(preset: str, audio_vit: nn.Module, video_vit: nn.Module):
 
 
 def demo_adapter_overrides(preset: str, audio_vit: nn.Module, video_vit: nn.Module, cfg: DemoConfig) -> dict[str, Any]:
-    """The demo's size overrides of the adapters ``preset`` keeps (its ``None`` adapters stay off), plus the
-    head's frame count."""
+    """The demo's size overrides of the adapters ``preset`` keeps (its ``None`` adapters stay off; an override
+    typed for another kind leaves that adapter at its preset's sizes), plus the head's frame count."""
+    from .._preset_overrides import overrides_for_preset
+
     base = _preset_config(preset, audio_vit, video_vit)
-    overrides = {k: copy.deepcopy(v) for k, v in cfg.adapter_overrides.items() if getattr(base, k) is not None}
+    overrides = copy.deepcopy(overrides_for_preset(base, cfg.adapter_overrides))
     overrides["head"] = {**overrides.get("head", {}), "max_frames": cfg.num_frames}
     return overrides
 

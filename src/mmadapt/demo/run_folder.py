@@ -24,7 +24,7 @@ from torch import nn
 
 from .._io import write_safetensors
 from ..cli._common import ADAPTER_SUBDIR, EXPERIMENT_FILE
-from .scenes import SYNTHETIC_CLASSES, SyntheticDataset
+from .scenes import SyntheticDataset
 
 if TYPE_CHECKING:
     from ..data import DataConfig
@@ -66,7 +66,7 @@ def demo_experiment(
         kind="manifest",
         train=str(data.train_manifest.resolve()),
         val=str(data.test_manifest.resolve()),
-        class_names=list(SYNTHETIC_CLASSES),
+        class_names=list(data.class_names),
     )
     sampling = {f.name: getattr(data_cfg, f.name) for f in dataclasses.fields(_DataConfig) if f.name != "mode"}
     return ExperimentConfig(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -356,13 +357,26 @@ def _encode_mp4(path: Path, video: np.ndarray, audio: np.ndarray, cfg: Synthetic
             container.mux(packet)
 
 
+ClipSynthesizer = Callable[[int, int, int, SyntheticConfig], tuple[np.ndarray, np.ndarray]]
+"""``(label, index, seed, config) -> (uint8 frames (T, S, S, 3), float32 waveform (N,))``, like
+:func:`synthesize_clip`."""
+
+
 def make_synthetic_dataset(
-    out_dir: str | os.PathLike[str], n_per_class: int = 32, seed: int = 0, config: SyntheticConfig | None = None
+    out_dir: str | os.PathLike[str],
+    n_per_class: int = 32,
+    seed: int = 0,
+    config: SyntheticConfig | None = None,
+    *,
+    synthesize: ClipSynthesizer = synthesize_clip,
+    classes: tuple[str, ...] = SYNTHETIC_CLASSES,
+    cues: Mapping[str, str] = CLASS_CUES,
 ) -> SyntheticDataset:
     """Write ``n_per_class`` mp4 clips per class, ``train.csv``/``test.csv`` and ``classes.json`` under ``out_dir``.
 
     The same (n_per_class, seed, config) gives byte-identical files (with the default mpeg4 video codec). Clip
-    indices split train/test, so paired clips of classes 0/1 and 2/3 always land in the same split.
+    indices split train/test, so paired clips of classes 0/1 and 2/3 always land in the same split. Another scene
+    passes its own ``synthesize``, ``classes`` and ``cues`` (e.g. :mod:`mmadapt.demo.scene_speakers`).
     """
     cfg = config or SyntheticConfig()
     if n_per_class < 2:
@@ -372,8 +386,8 @@ def make_synthetic_dataset(
     rows: dict[str, list[str]] = {"train": [], "test": []}
     for index in range(n_per_class):
         split = "train" if index < n_per_class - n_test else "test"
-        for label, name in enumerate(SYNTHETIC_CLASSES):
-            video, audio = synthesize_clip(label, index, seed, cfg)
+        for label, name in enumerate(classes):
+            video, audio = synthesize(label, index, seed, cfg)
             rel = Path("clips") / split / f"{name}_{index:04d}.mp4"
             with atomic_path(root / rel) as tmp:
                 _encode_mp4(tmp, video, audio, cfg)
@@ -387,14 +401,14 @@ def make_synthetic_dataset(
     classes_file = atomic_write_json(
         root / "classes.json",
         {
-            "classes": list(SYNTHETIC_CLASSES),
-            "cues": CLASS_CUES,
+            "classes": list(classes),
+            "cues": dict(cues),
             "n_per_class": n_per_class,
             "seed": seed,
             "config": asdict(cfg),
         },
     )
-    return SyntheticDataset(root, manifests["train"], manifests["test"], classes_file, SYNTHETIC_CLASSES)
+    return SyntheticDataset(root, manifests["train"], manifests["test"], classes_file, tuple(classes))
 
 
 def load_class_names(classes_file: str | os.PathLike[str]) -> tuple[str, ...]:

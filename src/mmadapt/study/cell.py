@@ -3,9 +3,10 @@ process can run it from its arguments alone.
 
 The cell reads the study's ``experiment.yaml`` (backbone checkpoints, data, training), sets the preset and the
 seed, and keeps from ``model.overrides`` only the adapters the preset has (its ``None`` adapters stay off, as in the
-demo). The seed seeds the adapters' initialisation and the training (batch order); backbones and data are those
-of every other cell. The digest of the backbone weights after training (adapters detached) goes into the result:
-equal digests across cells are the proof that every preset saw the same frozen backbones.
+demo) and, of those, the overrides sized for the preset's kind (:mod:`mmadapt._preset_overrides`). The seed seeds
+the adapters' initialisation and the training (batch order); backbones and data are those of every other cell. The
+digest of the backbone weights after training (adapters detached) goes into the result: equal digests across cells
+are the proof that every preset saw the same frozen backbones.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def _wrap(cfg: ExperimentConfig, audio: nn.Module, video: nn.Module) -> nn.Modul
     """``build_model`` on given backbones, with the overrides of the adapters the preset lacks left out."""
     import mmadapt
 
+    from .._preset_overrides import overrides_for_preset
     from ..anatomy import resolve_anatomy
     from ..recipe.experiment import model_overrides, num_classes
 
     base = mmadapt.get_preset(cfg.model.preset, resolve_anatomy(audio), resolve_anatomy(video))
-    overrides = {k: v for k, v in model_overrides(cfg).items() if not (hasattr(base, k) and getattr(base, k) is None)}
+    overrides = overrides_for_preset(base, model_overrides(cfg))
     return mmadapt.wrap_encoders(audio, video, preset=cfg.model.preset, num_classes=num_classes(cfg), **overrides)
 
 

@@ -179,15 +179,22 @@ def run_study(
 ) -> StudyResult:
     """Train every unfinished cell of ``study`` and write ``study.json``/``.md``/``.png``; ``on_cell`` is called
     after each cell this call trains; ``restart_changed``: see :func:`open_study_folder`."""
+    import torch
+
     from ..recipe.callbacks.progress import progress_enabled
 
     resumed = open_study_folder(study, overwrite, restart_changed)
-    experiment = _prepare_experiment(study)
+    threads = _threads(study)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)  # the synthetic pretraining too: torch's default oversubscribes a shared CPU
+    try:
+        experiment = _prepare_experiment(study)
+    finally:
+        torch.set_num_threads(before)
     cells = grid(study)
     todo = [cell for cell in cells if load_result(cell, study.out_dir) is None]
     if resumed:
         logger.info("resuming %s: %d of %d cells finished", study.out_dir, len(cells) - len(todo), len(cells))
-    threads = _threads(study)
     tasks = [CellTask(cell, study.out_dir, str(experiment), study.epochs, threads) for cell in todo]
     bar = None
     if progress_enabled(progress):

@@ -7,7 +7,8 @@ its spread is what decides whether one preset beats another. Two answers are giv
 * the mean difference with a 95 % confidence interval from the t distribution (n - 1 degrees of freedom), which
   assumes the per-seed differences are roughly normal;
 * a two-sided sign test (exact binomial, p = 1/2) on how many seeds each preset won, which assumes nothing about
-  the sizes; ties (equal values) carry no sign and are left out of it, as the test prescribes.
+  the sizes; ties (equal values, up to :data:`TIE_TOLERANCE`) carry no sign and are left out of it, as the test
+  prescribes.
 
 scipy is imported inside the functions: the command line's parsing stays light.
 """
@@ -24,6 +25,9 @@ __all__ = ["PairedDifference", "mean_std", "paired_difference"]
 
 CONFIDENCE = 0.95
 """Level of the confidence interval of a paired difference."""
+TIE_TOLERANCE = 1e-9
+"""Differences at most this large are ties: metrics are ratios of counts computed in floating point (a UAR of
+one half came out 0.49999999999999994 beside 0.5 for another preset), far below one clip's weight."""
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -66,6 +70,7 @@ def paired_difference(values: Mapping[int, float], reference: Mapping[int, float
     if not seeds:
         raise ConfigError("paired_difference: the two presets share no seed")
     diffs = [float(values[s]) - float(reference[s]) for s in seeds]
+    diffs = [0.0 if abs(d) <= TIE_TOLERANCE else d for d in diffs]  # rounding is not a win
     n = len(diffs)
     mean, std = mean_std(diffs)
     if n > 1:

@@ -23,9 +23,10 @@ from .config import StudyConfig
 
 if TYPE_CHECKING:
     from ..demo.config import DemoConfig
+    from ..demo.driver import PretrainDraw
     from ..demo.scenes import SyntheticDataset
 
-__all__ = ["EXPERIMENT_FILE", "SCENES", "prepare_synthetic", "register_scene"]
+__all__ = ["EXPERIMENT_FILE", "SCENES", "SCENE_PRETRAINING", "prepare_synthetic", "register_scene"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,18 @@ EXPERIMENT_FILE = "experiment.yaml"
 SceneWriter = Callable[[Path, "DemoConfig"], "SyntheticDataset"]
 SCENES: Registry[SceneWriter] = Registry("scene")
 """Scene name -> writer ``(folder, DemoConfig) -> SyntheticDataset`` of its clips and manifests."""
+SCENE_PRETRAINING: Registry[PretrainDraw] = Registry("scene pretraining")
+"""Scene name -> its unimodal pretraining draw (:data:`mmadapt.demo.driver.PretrainDraw`); a scene without one
+pretrains as the expressions scene does (:func:`mmadapt.demo.driver.expression_example`)."""
 
 
-def register_scene(name: str, writer: SceneWriter | None = None, *, override: bool = False) -> Any:
-    """Register a synthetic scene for ``mmadapt study --synthetic NAME`` (usable as a decorator)."""
+def register_scene(
+    name: str, writer: SceneWriter | None = None, *, pretraining: PretrainDraw | None = None, override: bool = False
+) -> Any:
+    """Register a synthetic scene for ``mmadapt study --synthetic NAME`` (usable as a decorator), with the
+    ``pretraining`` draw its backbones learn from."""
+    if pretraining is not None:
+        SCENE_PRETRAINING.register(name, pretraining, override=override)
     return SCENES.register(name, writer, override=override)
 
 
@@ -49,6 +58,22 @@ def _expressions(root: Path, cfg: DemoConfig) -> SyntheticDataset:
 
     syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
     return make_synthetic_dataset(root, n_per_class=cfg.n_per_class, seed=cfg.seed, config=syn)
+
+
+def _speakers_example(k: int, seed: int, syn: Any, rng: Any) -> Any:
+    from ..demo.scene_speakers import pretraining_example
+
+    return pretraining_example(k, seed, syn, rng)
+
+
+@register_scene("speakers", pretraining=_speakers_example)
+def _speakers(root: Path, cfg: DemoConfig) -> SyntheticDataset:
+    """Two faces and one voice; the label is the speaker's expression (:mod:`mmadapt.demo.scene_speakers`)."""
+    from ..demo.scene_speakers import make_speakers_dataset
+    from ..demo.scenes import SyntheticConfig
+
+    syn = SyntheticConfig(size=cfg.img_size, nuisance=cfg.nuisance)
+    return make_speakers_dataset(root, n_per_class=cfg.n_per_class, seed=cfg.seed, config=syn)
 
 
 def prepare_synthetic(study: StudyConfig) -> Path:
@@ -65,12 +90,13 @@ def prepare_synthetic(study: StudyConfig) -> Path:
     if path.is_file():
         return path
     writer = SCENES.get(study.synthetic)
+    draws = {"draw": SCENE_PRETRAINING.get(study.synthetic)} if study.synthetic in SCENE_PRETRAINING else {}
     cfg = study.demo if study.epochs is None else study.demo.replace(epochs=study.epochs)
     data = writer(out / "data", cfg)
     with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
         torch.manual_seed(cfg.seed)
         audio, video = make_backbones(cfg)
-        pretraining = pretrain_backbones(audio, video, cfg)
+        pretraining = pretrain_backbones(audio, video, cfg, **draws)
     for stream, backbone in (("audio", audio), ("video", video)):
         write_safetensors(out / BACKBONE_DIR / f"{stream}.safetensors", backbone.state_dict())
     overrides = {**cfg.adapter_overrides}
