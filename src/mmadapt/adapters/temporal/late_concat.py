@@ -62,21 +62,6 @@ class LateConcatConfig(AdapterConfig):
                 raise ConfigError(f"LateConcatConfig.{name} must be in [0, 1), got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
-class _Tower:
-    """The fields :class:`TemporalTransformer` reads, with ``dim`` = one stream's width."""
-
-    dim: int
-    depth: int
-    heads: int
-    dim_head: int
-    mlp_dim: int
-    max_frames: int
-    dropout: float
-    norm_eps: float
-    token_init_std: float
-
-
 class LateConcatHead(nn.Module):
     """Pooled features {stream: (B, T, D_s) per-frame or (B, D_s) per-clip} -> (B, sum D_s) -> logits (B, K)."""
 
@@ -89,11 +74,7 @@ class LateConcatHead(nn.Module):
         self.temporal = nn.ModuleDict()
         if c.use_transformer:
             for s in self.per_frame:  # built in stream order: the seeded initialisation follows the streams
-                tower = _Tower(
-                    streams[s].width, c.depth, c.heads, c.dim_head, c.mlp_dim, c.max_frames, c.dropout, c.norm_eps,
-                    c.token_init_std,
-                )  # fmt: skip
-                self.temporal[s] = TemporalTransformer(tower)
+                self.temporal[s] = TemporalTransformer(c, streams[s].width)  # in the stream's own width
         self.dropout = nn.Dropout(c.classifier_dropout)
         self.classifier = nn.Linear(sum(info.width for info in streams.values()), num_classes)
 

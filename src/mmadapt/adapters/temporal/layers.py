@@ -63,9 +63,8 @@ class FeedForward(nn.Module):
 
 
 class TransformerConfig(Protocol):
-    """The fields :class:`TemporalTransformer` reads (a head config carries them)."""
+    """The fields :class:`TemporalTransformer` reads (a head config carries them; the width comes separately)."""
 
-    dim: int
     depth: int
     heads: int
     dim_head: int
@@ -79,17 +78,18 @@ class TransformerConfig(Protocol):
 class TemporalTransformer(nn.Module):
     """CLS + temporal positions, ``depth`` pre-norm layers, no final norm; returns the CLS output (B, D)."""
 
-    def __init__(self, config: TransformerConfig) -> None:
+    def __init__(self, config: TransformerConfig, dim: int) -> None:
+        """``dim``: the width D of the frames it reads (the head's joint width, or one stream's own)."""
         super().__init__()
         c = config
         self.max_frames = c.max_frames
-        self.cls_token = nn.Parameter(torch.randn(1, 1, c.dim) * c.token_init_std)
-        self.pos_embedding = nn.Parameter(torch.randn(1, c.max_frames + 1, c.dim) * c.token_init_std)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * c.token_init_std)
+        self.pos_embedding = nn.Parameter(torch.randn(1, c.max_frames + 1, dim) * c.token_init_std)
         self.layers = nn.ModuleList(
             nn.ModuleList(
                 [
-                    Attention(c.dim, c.heads, c.dim_head, c.dropout, c.norm_eps),
-                    FeedForward(c.dim, c.mlp_dim, c.dropout, c.norm_eps),
+                    Attention(dim, c.heads, c.dim_head, c.dropout, c.norm_eps),
+                    FeedForward(dim, c.mlp_dim, c.dropout, c.norm_eps),
                 ]
             )
             for _ in range(c.depth)

@@ -66,7 +66,7 @@ class TemporalHead(nn.Module):
         self.config = config
         self.per_frame = [s for s, info in streams.items() if info.per_frame]
         self.joint = build_adapter(config.joint, "joint", streams, config.dim)
-        self.temporal = TemporalTransformer(config) if config.use_transformer else None
+        self.temporal = TemporalTransformer(config, config.dim) if config.use_transformer else None
         self.classifier = nn.Linear(config.dim, num_classes)
 
     def check_frames(self, frames: Mapping[str, int]) -> None:
