@@ -47,7 +47,8 @@ class Registry(Generic[T]):
 
     ``what`` names the kind of entry in messages (``"preset"``, ``"fusion kind"``). ``validate(name, entry)`` may
     raise ``TypeError``/``ValueError`` to refuse an entry; ``pattern`` is the regular expression a name must match
-    in full. Registering a taken name is an error unless ``override=True`` or the entry is the very same object;
+    in full. Registering a taken name is an error unless ``override=True`` or the entry is the very same object
+    or an equal one (a preset record of the same function and figures, registered again by a re-run module);
     ``describe(entry)`` names the holder in that error (default: the entry's dotted path).
     """
 
@@ -92,7 +93,7 @@ class Registry(Generic[T]):
             if self._validate is not None:
                 self._validate(name, e)
             old = self._loaded().get(name)
-            if old is not None and old is not e and not override:
+            if old is not None and old is not e and old != e and not override:  # an equal record: a no-op
                 raise RegistryError(
                     f"a {self.what} named {name!r} is already registered ({self._describe(old)}); "
                     "pass override=True to replace it"

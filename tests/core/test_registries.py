@@ -253,6 +253,24 @@ def test_a_subclass_of_a_registered_backbone_resolves_along_the_mro() -> None:
         resolve_anatomy(nn.Linear(2, 2))  # an unregistered backbone is still a backbone error, not a look-up
 
 
+def test_registering_the_same_preset_function_again_is_a_no_op_and_other_figures_are_refused() -> None:
+    """``register_preset`` builds a fresh record per call; an equal record (a re-run module) must not be refused."""
+    from mmadapt.presets import register_preset
+
+    def preset_fn(anatomies):
+        """A temporary preset."""
+        return MultimodalConfig()
+
+    try:
+        register_preset("zz-registry-test-same", preset_fn, paper_params_m=1.0)
+        register_preset("zz-registry-test-same", preset_fn, paper_params_m=1.0)  # equal record: a no-op
+        with pytest.raises(RegistryError, match="already registered"):
+            register_preset("zz-registry-test-same", preset_fn, paper_params_m=2.0)  # other figures: refused
+        assert PRESETS.get("zz-registry-test-same").paper_params_m == 1.0
+    finally:
+        _cleanup(PRESETS, "zz-registry-test-same")
+
+
 def test_register_anatomy_validates_and_works_as_a_decorator() -> None:
     key = "zz_registry_test.DecoratedBackbone"
     try:
