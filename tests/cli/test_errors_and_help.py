@@ -4,6 +4,7 @@ every option is documented in its command's --help."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,30 @@ def test_a_mistyped_command_exits_2_naming_the_close_match(argv, meant, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"mmadapt: error: unknown command {argv[-1] if len(argv) == 1 else argv[1]!r}; ")
     assert f"did you mean {meant!r}?" in err and err.count("\n") == 1
+
+
+def _video_only(src: Path, dst: Path) -> Path:
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return dst
+
+
+def test_predict_takes_the_missing_audio_flag_its_own_error_names(trained, tmp_path, capsys):
+    """Found by a new-user review: the error said "pass --missing-audio zeros" and predict refused that flag."""
+    clip = trained.workspace.data.root / "clips" / "test" / "anger_0001.mp4"
+    silent = _video_only(clip, tmp_path / "silent.mp4")
+    err = _fails(["predict", "--adapter", str(trained.out), str(silent)], capsys)
+    assert "has no audio track" in err and "--missing-audio zeros" in err
+    assert main(["predict", "--adapter", str(trained.out), str(silent), "--missing-audio", "zeros"]) == 0
+    out = tmp_path / "timeline"
+    argv = ["predict", "--adapter", str(trained.out), str(silent), "--timeline", "--no-faces", "--out", str(out)]
+    assert "--missing-audio zeros" in _fails(argv, capsys)
+    assert main([*argv, "--missing-audio", "zeros"]) == 0
+    rows = (out / "timeline.csv").read_text().splitlines()
+    assert len(rows) > 1 and all(",false," in row for row in rows[1:])  # audio_present is false in every window

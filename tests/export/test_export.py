@@ -136,3 +136,11 @@ def test_cli_missing_adapter_dir_is_one_line(tmp_path, capsys):
     assert main(["export", "--adapter", str(missing), "--format", "onnx", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err
+
+
+def test_the_onnx_exporter_prints_nothing_on_stdout(tmp_path, capfd):
+    """Found by a new-user review: torch.onnx's progress lines went to stdout, before the path `mmadapt export`
+    prints, so `$(mmadapt export ...)` was not a path."""
+    audio, video, _, _ = make_pair("timm+timm")
+    export_model(wrap(audio, video, head=SMALL_HEAD), "onnx", tmp_path, frames=2)
+    assert capfd.readouterr().out == ""

@@ -42,7 +42,8 @@ def test_timeline_writes_csv_json_and_png_with_one_row_per_window(demo_run, tmp_
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--window", "1"], "--window only work with --timeline"),
+        (["--window", "1"], "--window: works only with --timeline"),
+        (["--window", "1", "--stride", "0.5"], "--window, --stride: work only with --timeline"),
         (["second.mp4", "--timeline"], "--timeline takes one VIDEO, got 2"),
         (["--timeline", "--stride", "3"], "stride must lie in"),
     ],

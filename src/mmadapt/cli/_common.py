@@ -62,6 +62,11 @@ def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, ex
         help=f"experiment overrides, dotted for nested keys, given together (e.g. {examples}); "
         "`mmadapt train --print-config` lists every key",
     )
+    add_missing_audio_argument(p)
+
+
+def add_missing_audio_argument(p: argparse.ArgumentParser) -> None:
+    """``--missing-audio error|zeros``, the shorthand of ``data.missing_audio`` (train, eval and predict)."""
     p.add_argument(
         "--missing-audio",
         choices=("error", "zeros"),

@@ -34,7 +34,7 @@ def add_timeline_arguments(p: argparse.ArgumentParser) -> None:
 def check_no_timeline_options(args: argparse.Namespace) -> None:
     given = [f"--{name.replace('_', '-')}" for name in _TIMELINE_ONLY if getattr(args, name) not in (None, False)]
     if given:
-        raise ConfigError(f"{', '.join(given)} only work with --timeline")
+        raise ConfigError(f"{', '.join(given)}: {'works' if len(given) == 1 else 'work'} only with --timeline")
 
 
 def run_timeline(args: argparse.Namespace) -> int:
@@ -57,7 +57,8 @@ def run_timeline(args: argparse.Namespace) -> int:
     )
     files = write_timeline(timeline, out)
     predicted = sum(r.predicted for r in timeline.rows)
-    print(f"{video}: {len(timeline.rows)} windows of {cfg.window:g} s every {cfg.stride:g} s, {predicted} predicted")
+    windows = f"{len(timeline.rows)} window{'' if len(timeline.rows) == 1 else 's'}"
+    print(f"{video}: {windows} of {cfg.window:g} s every {cfg.stride:g} s, {predicted} predicted")
     for note in timeline.notes:
         print(f"  note: {note}")
     for path in files.values():

@@ -20,7 +20,13 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._common import add_adapter_argument, add_check_finite_argument, add_device_argument, flag_overrides
+from ._common import (
+    add_adapter_argument,
+    add_check_finite_argument,
+    add_device_argument,
+    add_missing_audio_argument,
+    flag_overrides,
+)
 from ._timeline import add_timeline_arguments, check_no_timeline_options, run_timeline
 
 if TYPE_CHECKING:
@@ -59,6 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="experiment override, repeatable (e.g. --set data.test_clips=2)",
     )
+    add_missing_audio_argument(p)
     add_check_finite_argument(p)
     add_device_argument(p)
     add_timeline_arguments(p)
@@ -154,7 +161,7 @@ def load_clip(video_path: Path, audio_path: Path | None, cfg: ExperimentConfig) 
     if track is None:
         if data.missing_audio != "zeros":
             raise DataFileError(
-                video_path, "has no audio track; pass --audio FILE, or --set data.missing_audio=zeros for silence"
+                video_path, "has no audio track; pass --audio FILE, or --missing-audio zeros for silence"
             )
         warnings.warn(f"{video_path} has no audio track: using silent features", RuntimeWarning, stacklevel=2)
         audio = silent_features(data.audio)

@@ -53,7 +53,8 @@ def example_inputs(model: nn.Module, frames: int | None = None, batch: int = 2) 
         frames = getattr(model.config.head, "max_frames", None)
     needs_frames = any(model.streams[s].per_frame for s in model.stream_names)
     if needs_frames and (frames is None or frames < 1):
-        raise ConfigError(f"frames must be >= 1 (give --frames), got {frames}")
+        given = "" if frames is not None else " (the head has no max_frames: give --frames)"
+        raise ConfigError(f"frames must be >= 1, got {frames}{given}")
     g = torch.Generator().manual_seed(0)
     out = {}
     for s in model.stream_names:

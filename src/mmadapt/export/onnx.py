@@ -22,4 +22,5 @@ def export_onnx(module: nn.Module, inputs: tuple[torch.Tensor, ...], names: list
         dynamic_shapes=(dynamic_batch(names),),
         dynamo=True,
         external_data=False,
+        verbose=False,  # no "[torch.onnx] ..." progress lines on stdout: the CLI prints only the file's path
     )
