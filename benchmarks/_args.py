@@ -35,6 +35,15 @@ def check_run_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> N
         args.batch = 32 if args.device == "cuda" else 1
 
 
+def require_counts(
+    p: argparse.ArgumentParser, args: argparse.Namespace, positive: tuple[str, ...], nonnegative: tuple[str, ...] = ()
+) -> None:
+    """Refuse ``--name`` values below 1 (``positive``) or below 0 (``nonnegative``) with one parser error."""
+    for name, low in [*((n, 1) for n in positive), *((n, 0) for n in nonnegative)]:
+        if getattr(args, name) < low:
+            p.error(f"--{name} must be >= {low}, got {getattr(args, name)}")
+
+
 def finish(result: dict[str, Any], args: argparse.Namespace, table: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
     """Write ``result`` to ``--out`` and print its table unless ``--quiet``."""
     if args.out is not None:

@@ -39,7 +39,7 @@ ensure_mmadapt()
 
 import torch  # noqa: E402
 
-from benchmarks._args import finish  # noqa: E402
+from benchmarks._args import finish, require_counts  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch, randomise  # noqa: E402
 from benchmarks.timing import Measurement, StepTimer, measure, with_threads  # noqa: E402
@@ -76,11 +76,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for key, value in (TINY if args.tiny else FULL).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    for name in ("size", "frames", "rounds", "threads"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.warmup < 0:
-        p.error(f"--warmup must be >= 0, got {args.warmup}")
+    require_counts(p, args, positive=("size", "frames", "rounds", "threads"), nonnegative=("warmup",))
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

@@ -40,7 +40,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import mmadapt  # noqa: E402
-from benchmarks._args import add_run_options, check_run_options, finish  # noqa: E402
+from benchmarks._args import add_run_options, check_run_options, finish, require_counts  # noqa: E402
 from benchmarks.baselines import cross_entropy  # noqa: E402
 from benchmarks.envinfo import SCHEMA, collect_env  # noqa: E402
 from benchmarks.specs import SPECS, build_model, make_batch  # noqa: E402
@@ -80,11 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
-    for name in ("batch", "size", "frames", "rounds"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.warmup < 0:
-        p.error(f"--warmup must be >= 0, got {args.warmup}")
+    require_counts(p, args, positive=("batch", "size", "frames", "rounds"), nonnegative=("warmup",))
     known = set(mmadapt.list_presets())
     for name in args.presets:
         if name not in known:

@@ -3,10 +3,6 @@ clip once. Helpers (ShardSampler, gather_uneven) are also checked in a single pr
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,16 +13,11 @@ from hypothesis import strategies as st
 from mmadapt.recipe import evaluate, train
 from mmadapt.recipe.distributed import DistInfo, ShardSampler, gather_uneven, make_train_sampler
 
+from ..torchrun import run_two_processes
 from .recipe_ddp_worker import TRAIN_CLIPS, VAL_CLIPS, ddp_config
 from .recipe_standin import ClipSet, make_model
 
 WORKER = Path(__file__).resolve().parent / "recipe_ddp_worker.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @given(length=st.integers(0, 50), world=st.integers(1, 5))
@@ -53,20 +44,7 @@ def test_two_processes_see_the_global_batches_of_one():
 
 @pytest.mark.slow
 def test_ddp_two_processes_match_one_process(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nnodes=1",
-        "--nproc_per_node=2",
-        "--master_addr=127.0.0.1",
-        f"--master_port={_free_port()}",
-        str(WORKER),
-        str(tmp_path / "ddp"),
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_two_processes(WORKER, str(tmp_path / "ddp"), timeout=180)
     ddp = torch.load(tmp_path / "ddp" / "ddp_result.pt", weights_only=True)
 
     model = make_model(0, dropout=0.0)
