@@ -46,6 +46,8 @@ def test_timeline_writes_csv_json_and_png_with_one_row_per_window(demo_run, tmp_
         (["--window", "1", "--stride", "0.5"], "--window, --stride: work only with --timeline"),
         (["second.mp4", "--timeline"], "--timeline takes one VIDEO, got 2"),
         (["--timeline", "--stride", "3"], "stride must lie in"),
+        (["--timeline", "--top-k", "2"], "--top-k is for the one-clip mode"),
+        (["--no-progress"], "--no-progress: works only with --timeline"),
     ],
 )
 def test_timeline_misuse_is_one_line(demo_run, tmp_path, capsys, extra, message):
@@ -53,6 +55,23 @@ def test_timeline_misuse_is_one_line(demo_run, tmp_path, capsys, extra, message)
     code = main(["predict", "--adapter", str(demo_run), str(video), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], True), (["--no-progress"], False)])
+def test_no_progress_turns_the_timeline_bar_off(demo_run, tmp_path, monkeypatch, flags, shown):
+    import mmadapt.timeline
+
+    seen = {}
+
+    def stop(adapter, video, cfg, **kwargs):
+        seen["progress"] = cfg.progress
+        raise SystemExit(0)
+
+    monkeypatch.setattr(mmadapt.timeline, "predict_timeline", stop)
+    video = write_av(tmp_path / "v.mp4", square_frames(1.0, lambda t: None), tone(1.0, 16_000), 16_000)
+    with pytest.raises(SystemExit):
+        main(["predict", "--adapter", str(demo_run), str(video), "--timeline", "--out", str(tmp_path / "o"), *flags])
+    assert seen == {"progress": shown}
 
 
 def _write_cut(path, frames, samples, rate: int):

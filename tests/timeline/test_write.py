@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mmadapt.timeline import Timeline, TimelineConfig, TimelineRow, write_timeline
-from mmadapt.timeline.write import CSV_COLUMNS
+from mmadapt.timeline.write import CSV_COLUMNS, drawn_spans, stack_points
 
 NAMES = ["neutral", "happy", "sad"]
 
@@ -67,3 +67,20 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path
         write_timeline(_timeline(), tmp_path)
     assert (tmp_path / "timeline.png").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.csv", "timeline.json", "timeline.png"]
+
+
+def test_the_plot_covers_the_first_window_from_its_start_and_the_last_to_its_end():
+    timeline = _timeline()
+    probs = np.nan_to_num(timeline.probabilities, nan=0.0).T  # (C, W)
+    xs, ys = stack_points(timeline.rows, probs)
+    assert xs[0] == 0.0 and xs[-1] == 3.0  # not the first and last centres (1.0, 2.0)
+    assert list(xs[1:-1]) == [1.0, 1.5, 2.0]
+    np.testing.assert_array_equal(ys[:, 0], probs[:, 0])
+    np.testing.assert_array_equal(ys[:, -1], probs[:, -1])
+    np.testing.assert_array_equal(ys[:, 1:-1], probs)
+
+
+def test_a_windows_shading_covers_only_its_own_step_of_the_plot():
+    rows = _timeline().rows  # windows [0, 2), [0.5, 2.5), [1, 3): centres 1.0, 1.5, 2.0
+    assert drawn_spans(rows) == [(0.0, 1.25), (1.25, 1.75), (1.75, 3.0)]
+    assert drawn_spans([]) == []

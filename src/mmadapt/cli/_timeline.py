@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-_TIMELINE_ONLY = ("window", "stride", "out", "no_faces")
+_TIMELINE_ONLY = ("window", "stride", "out", "no_faces", "no_progress")
 
 
 def add_timeline_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +29,7 @@ def add_timeline_arguments(p: argparse.ArgumentParser) -> None:
         help="folder for the three files (default: VIDEO-STEM_timeline)",
     )
     g.add_argument("--no-faces", action="store_true", help="feed whole frames instead of the tracked MTCNN face crops")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar over the windows")
 
 
 def check_no_timeline_options(args: argparse.Namespace) -> None:
@@ -45,13 +46,15 @@ def run_timeline(args: argparse.Namespace) -> int:
         raise ConfigError(f"--timeline takes one VIDEO, got {len(args.videos)}")
     if args.audio or args.json:
         raise ConfigError("--audio and --json are for the one-clip mode; --timeline reads the video's own track")
+    if args.top_k is not None:
+        raise ConfigError("--top-k is for the one-clip mode; --timeline writes every class's probability per window")
     if args.config is not None:
         raise ConfigError("--timeline uses the experiment beside the adapter; --config is for the one-clip mode")
     video = args.videos[0]
     out = args.out if args.out is not None else Path(f"{video.stem}_timeline")
     check_output_dir(out)  # before any decoding
     settings = {k: v for k, v in (("window", args.window), ("stride", args.stride)) if v is not None}
-    cfg = TimelineConfig(**settings, detect_faces=not args.no_faces, progress=True)
+    cfg = TimelineConfig(**settings, detect_faces=not args.no_faces, progress=not args.no_progress)
     timeline = predict_timeline(
         args.adapter, video, cfg, device=args.device, overrides=[*flag_overrides(args), *args.overrides]
     )

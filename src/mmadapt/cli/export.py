@@ -22,7 +22,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, dest="fmt", metavar="FORMAT", help=f"one of {', '.join(FORMAT_NAMES)}")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the file and its sidecar")
     p.add_argument(
-        "--frames", type=int, default=None, help="frames per clip of per-frame streams (default: head max_frames)"
+        "--frames",
+        type=int,
+        default=None,
+        help="frames per clip of per-frame streams (default: the experiment's data.num_frames, as predict feeds)",
     )
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="experiment config (default: saved one)")
     p.add_argument(
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError
     from ..export import FORMATS, export_model
+    from ..export.preprocessing import preprocessing_record
     from ._common import experiment_for_adapter, label_names, load_trained_model
 
     if args.fmt not in FORMATS:  # the registry, not FORMAT_NAMES: a plugin's format is exportable too
@@ -44,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     adapter_dir, cfg = experiment_for_adapter(args.adapter, args.config, [*flag_overrides(args), *args.overrides])
     model = load_trained_model(adapter_dir, cfg, torch.device("cpu")).float()
     names = label_names(cfg, model.config.num_classes)
-    path = export_model(model, args.fmt, args.out, frames=args.frames, class_names=names)
+    frames = args.frames if args.frames is not None else cfg.data.num_frames
+    data = cfg.data.replace(num_frames=frames)
+    record = {s: v for s, v in preprocessing_record(data).items() if s in model.stream_names}
+    path = export_model(model, args.fmt, args.out, frames=frames, class_names=names, preprocessing=record)
     print(path)
     return 0

@@ -48,7 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="audio file (wav, flac, m4a...) to use instead of a clip's own track; give it once per video, in order",
     )
-    p.add_argument("--top-k", type=int, default=3, help="how many classes to print per clip")
+    p.add_argument(
+        "--top-k", type=int, default=None, metavar="K", help="how many classes to print per clip (default 3)"
+    )
     p.add_argument("--json", default=None, metavar="FILE", help="also write all probabilities as JSON here")
     p.add_argument(
         "--config",
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from ..recipe.protocols import stream_layout
     from ._common import check_output_file, experiment_for_adapter, label_names, load_trained_model, resolve_device
 
+    if args.top_k is None:
+        args.top_k = 3
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
     if args.json is not None:

@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from . import exported_program, onnx, torchscript  # noqa: F401  (register the formats)
 from .common import FORMATS, example_inputs, export_model
+from .preprocessing import preprocessing_record
 
-__all__ = ["FORMATS", "example_inputs", "export_model"]
+__all__ = ["FORMATS", "example_inputs", "export_model", "preprocessing_record"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -78,9 +79,12 @@ def export_model(
     frames: int | None = None,
     class_names: list[str] | None = None,
     stem: str = "model",
+    preprocessing: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (eval, CPU, fixed frames and sizes, dynamic batch) as one ``fmt`` file in ``out_dir`` and a
-    ``<file>.json`` sidecar naming inputs, output and classes; returns the file's path."""
+    ``<file>.json`` sidecar naming inputs, output, classes and ``preprocessing`` (what the caller must compute from
+    a clip, e.g. :func:`~.preprocessing.preprocessing_record` of the experiment's data; null when not given);
+    returns the file's path."""
     from . import exported_program, onnx, torchscript  # noqa: F401  (register the formats)
 
     if fmt not in FORMATS:
@@ -101,6 +105,7 @@ def export_model(
         "inputs": [{"name": s, "shape": ["batch", *inputs[s].shape[1:]], "dtype": "float32"} for s in names],
         "output": {"name": "logits", "shape": ["batch", num_classes]},
         "class_names": class_names if class_names is not None else class_names_of(model),
+        "preprocessing": preprocessing,
         "mmadapt_version": __version__,
     }
     write_json(final.with_name(final.name + ".json"), sidecar)
