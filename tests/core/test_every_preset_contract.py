@@ -205,7 +205,7 @@ def test_wrapping_gives_finite_logits_per_clip(preset, case):
         first = model(**{s: x[:1] for s, x in c.inputs.items()})
     assert logits.shape == (CLIPS, CLASSES)
     assert torch.isfinite(logits).all()
-    torch.testing.assert_close(first, logits[:1], rtol=1e-5, atol=1e-5)  # clips do not see each other
+    torch.testing.assert_close(first, logits[:1], rtol=1e-4, atol=1e-4)  # clips do not see each other (up to batching)
 
 
 def test_every_preset_builds_on_at_least_one_case():
