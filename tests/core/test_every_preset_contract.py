@@ -26,6 +26,9 @@ The contracts, for every preset x case:
 Where a contract is already asserted for a preset on these pairs elsewhere (``SPECIFIED_ELSEWHERE``), it is
 skipped here with the test that holds it.
 
+A strict xfail at the end records a limit that holds on no pair here: the ITA presets' last temporal adaptor gets no
+gradient on a family that mean-pools its patches (docs/kinds-temporal.md).
+
 Legend: n clips, T frames, C classes.
 """
 
@@ -54,19 +57,12 @@ CASES = ("timm+timm", "hfvit+clip", "three")
 CLASSES = 3
 CLIPS, FRAMES = 2, 2
 
+_LORA_TESTS = "tests/adapters/test_backbone_lora.py (timm+timm, hfvit+clip, eva+beit)"
 SPECIFIED_ELSEWHERE: dict[tuple[str, str], str] = {
-    **{
-        ("trainable", p): "tests/core/test_contract.py::test_only_adapter_tensors_are_trained (every pair)"
-        for p in ("mma-dfer",)
-    },
-    **{
-        ("detach", p): "tests/core/test_contract.py::test_detach_returns_bit_identical_backbones (every pair)"
-        for p in ("mma-dfer",)
-    },
-    ("trainable", "claip-emo"): "tests/adapters/test_backbone_lora.py::"
-    "test_gradients_reach_lora_a_and_b_and_no_backbone_weight (timm+timm, hfvit+clip, eva+beit)",
-    ("detach", "claip-emo"): "tests/adapters/test_backbone_lora.py::test_detach_gives_the_backbones_back_bit_identical"
-    " (timm+timm, hfvit+clip, eva+beit)",
+    ("trainable", "mma-dfer"): "tests/core/test_contract.py::test_only_adapter_tensors_are_trained (every pair)",
+    ("detach", "mma-dfer"): "tests/core/test_contract.py::test_detach_returns_bit_identical_backbones (every pair)",
+    ("trainable", "claip-emo"): f"{_LORA_TESTS}::test_gradients_reach_lora_a_and_b_and_no_backbone_weight",
+    ("detach", "claip-emo"): f"{_LORA_TESTS}::test_detach_gives_the_backbones_back_bit_identical",
 }
 """(contract, preset) -> the test asserting it on both pairs; the three-stream case is still run here."""
 
@@ -231,15 +227,13 @@ def test_only_adapter_parameters_train_and_get_gradients(preset, case):
     _randomise_adapter(model)
     model.train()
     model(**c.inputs).logsumexp(-1).sum().backward()
-    adapter = {id(p): name for name, p in model.adapter_named_parameters()}
-    for backbone in c.backbones.values():
-        for name, p in backbone.named_parameters():
-            if id(p) not in adapter:
-                assert not p.requires_grad and p.grad is None, name
-    for name, p in model.named_parameters():
+    adapter = {id(p) for p in model.adapter_parameters()}
+    for name, p in model.named_parameters(remove_duplicate=False):  # the backbones' own included
         if id(p) not in adapter:
             assert not p.requires_grad and p.grad is None, name
-    unreached = [n for n, p in model.adapter_named_parameters() if not p.requires_grad or p.grad is None]
+    unreached = [
+        n for n, p in model.adapter_named_parameters() if not p.requires_grad or p.grad is None or not p.grad.any()
+    ]
     assert not unreached, f"adapter parameters that are not trainable or get no gradient: {unreached}"
     trainable, total = model.get_nb_trainable_parameters()
     assert trainable == sum(p.numel() for p in model.adapter_parameters()) < total
@@ -328,3 +322,21 @@ def test_a_second_attach_after_detach_gives_the_first_models_logits(preset, case
     second.load_adapter_state_dict(state)
     with torch.no_grad():
         assert torch.equal(second(**c.inputs), expected)
+
+
+# ---- known limit -------------------------------------------------------------------------------------------------
+@pytest.mark.xfail(
+    strict=True,
+    reason="mean-bottleneck-ita reads and adds to the CLS of a family that has one; a family that mean-pools its "
+    "patches (BEiT use_mean_pooling, Data2Vec) never pools that CLS after the last block, so the last fused layer's "
+    "temporal adaptor gets a zero gradient (docs/kinds-temporal.md)",
+)
+@pytest.mark.parametrize("preset", mmadapt.list_presets("mma-dfer-*ita-*"))
+def test_every_temporal_adaptor_gets_a_gradient_on_a_mean_pooling_family(preset):
+    audio, video, a_shape, v_shape = make_pair("eva+beit")  # hf_beit mean-pools its patch tokens
+    x_video, x_audio = make_inputs(a_shape, v_shape, n=CLIPS, t=FRAMES)
+    model = mmadapt.wrap_encoders(audio, video, preset=preset, num_classes=CLASSES).train()
+    _randomise_adapter(model)
+    model(video=x_video, audio=x_audio).logsumexp(-1).sum().backward()
+    dead = [n for n, p in model.adapter_named_parameters() if p.grad is None or not p.grad.any()]
+    assert not dead, dead
