@@ -190,6 +190,8 @@ class MultimodalAdapterModel(nn.Module):
                 fused = {s: self.streams[s] for s in self.fused_streams}
                 self.fused_layers = config.fusion.resolve_layer_map({s: info.depth for s, info in fused.items()})
             self.fusion = nn.ModuleList(build_adapter(config.fusion, "fusion", fused) for _ in self.fused_layers)
+            if self.fusion and hasattr(self.fusion[-1], "last_layer"):  # a kind that carries state drops the last carry
+                self.fusion[-1].last_layer()
             self._fusion_runs_blocks = bool(getattr(self.fusion[0], "runs_blocks", False)) if self.fusion else False
             if self._fusion_runs_blocks:
                 for s in self.fused_streams:

@@ -24,7 +24,8 @@ fused (docs/kinds-mbt.md has the measurement).
 
 Widths may differ: the shared tokens live in a space of width ``dim`` (default the widest participating stream),
 mapped to and from each stream by linear maps initialised as (rectangular) identities, so equal widths start as
-plain MBT. Each fused layer owns its tokens, added to the carried ones, so every parameter is used in every step.
+plain MBT. Each fused layer owns its tokens, added to the carried ones, so every parameter is used in every step:
+the last fused layer, whose shared tokens no layer takes, has no maps out of the streams (:meth:`last_layer`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class AttentionBottleneckConfig(FusionKindConfig):
     maps: str = "auto"
     """Linear maps between the token space and a stream: ``"auto"`` only where the stream's width differs from
     ``dim`` (MBT itself has none: its streams share one width), ``"always"`` on every stream (identity-initialised,
-    trainable: 2·D_s·d more parameters per stream and fused layer, about 28 M on a ViT-B pair fused at every block)."""
+    trainable: 2·D_s·d more parameters per stream and fused layer, D_s·d in the last; about 27 M on a ViT-B pair fused
+    at every block)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -111,6 +113,12 @@ class AttentionBottleneck(nn.Module):
         self.from_stream = nn.ModuleDict({s: _map(info.width, d, config.maps) for s, info in streams.items()})
         self.gate = nn.ParameterDict({s: nn.Parameter(torch.full((1,), float(config.gate_init))) for s in streams})
 
+    def last_layer(self) -> None:
+        """Called by the model on the last fused layer's module: no later layer takes its shared tokens, so the maps
+        that gather them would be trainable parameters without a gradient (DDP would need ``find_unused_parameters``)
+        and counted for nothing; they go, and the gathering is skipped."""
+        self.from_stream = nn.ModuleDict()
+
     def forward(
         self,
         x: Mapping[str, torch.Tensor],
@@ -137,11 +145,14 @@ class AttentionBottleneck(nn.Module):
             both = blocks[s](torch.cat([xs, zs], dim=1), extra_tokens=b)  # (n·T, N + B, D_s)
             n_tok = xs.shape[1]
             out[s] = gated_residual(native, both[:, :n_tok] - native, self.gate[s])
+            if not self.from_stream:  # the last fused layer: nothing to carry
+                continue
             fz = both[:, n_tok:]  # (n·T, B, D_s)
             if t > 1:
                 fz = fz.view(clips, t, b, fz.shape[-1]).mean(dim=1)  # (n, B, D_s): the clip's frames averaged
             gathered.append(self.from_stream[s](to_weight_dtype(fz, w)))  # (n, B, d)
-        state[_CARRY] = torch.stack(gathered).mean(dim=0)  # (n, B, d): averaged over streams
+        if gathered:
+            state[_CARRY] = torch.stack(gathered).mean(dim=0)  # (n, B, d): averaged over streams
         return out
 
 

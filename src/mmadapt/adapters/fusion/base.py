@@ -11,6 +11,9 @@ it): it is called as ``module(x, frames, blocks=..., state=...)`` with ``x[s]`` 
 block, ``blocks[s](t, extra_tokens=k)`` that block (``t`` may carry ``k`` tokens of the kind's own at its end) and
 ``state`` a dict that lives for one forward, to carry things from one fused layer to the next. The stream's
 backbone must take appended tokens (``Anatomy.accepts_extra_tokens``). Example: ``attention-bottleneck``.
+
+A kind's module may define ``last_layer()``: the model calls it on the last fused layer's module, which then drops
+what only feeds a later layer (a parameter no output depends on gets no gradient, yet would be trained and counted).
 """
 
 from __future__ import annotations
