@@ -22,7 +22,7 @@ import os
 import pickle
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -184,7 +184,9 @@ def _picklable(obj: object) -> bool:
 
 def _run_pool(tasks: list[CellTask], workers: int) -> Iterator[CellTask]:
     """Cells in spawned processes (a fresh interpreter each: no forked torch threads or CUDA state); the first
-    failure cancels the cells not yet started and is raised once the running ones end."""
+    failure cancels the cells not yet started and is raised once the running ones end. An interrupt (Ctrl-C in
+    this process or a worker, or the caller leaving the loop) stops the running cells at once: they are trained
+    again from scratch on the next run, as in one process (without this the pool ran every queued cell first)."""
     root = logging.getLogger()
     formatter = next((h.formatter for h in root.handlers if _picklable(h.formatter)), None)
     levels = {
@@ -194,17 +196,36 @@ def _run_pool(tasks: list[CellTask], workers: int) -> Iterator[CellTask]:
     }
     context = get_context("spawn")
     initargs = (root.level, levels, formatter)
-    with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=initargs) as pool:
+    pool = ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=initargs)
+    try:
         futures = {pool.submit(run_cell, task): task for task in tasks}
         remaining = set(futures)
         while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_EXCEPTION)
+            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)  # each cell as it ends
             for future in done:
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None and not isinstance(error, KeyboardInterrupt):
                     for other in remaining:
                         other.cancel()
-                    raise future.exception()  # type: ignore[misc]
+                    pool.shutdown(wait=True)  # the running cells end
+                    raise error
+                if error is not None:
+                    raise error
                 yield futures[future]
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued cells and end the workers (a cell's result file is written atomically: none is half)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def run_study(
