@@ -21,6 +21,8 @@ import logging
 import os
 import pickle
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -162,8 +164,21 @@ def _run_serial(tasks: list[CellTask]) -> Iterator[CellTask]:
         yield task
 
 
+PARENT_POLL_S = 1.0
+"""How often a worker checks that the study's process still lives."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
 def _init_worker(root_level: int, levels: dict[str, int], formatter: logging.Formatter | None) -> None:
-    """A worker logs as the parent does: same levels, same line format (the parent's handlers do not travel)."""
+    """A worker logs as the parent does: same levels, same line format (the parent's handlers do not travel); and
+    it ends when the parent does, killed or terminated (measured: orphans trained their queued cells, then waited
+    forever)."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     handler = logging.StreamHandler()
     if formatter is not None:
         handler.setFormatter(formatter)
