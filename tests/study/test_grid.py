@@ -51,6 +51,8 @@ class FakeTrainer:
 def experiment(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text("data:\n  source:\n    kind: manifest\n    train: train.csv\n    val: val.csv\n")
+    for split in ("train", "val"):  # a study checks they exist before it claims its folder
+        (tmp_path / f"{split}.csv").write_text("video,label\n")
     return path
 
 
@@ -137,7 +139,8 @@ def test_a_folder_of_other_settings_or_files_is_refused(tmp_path, experiment, fa
     run_study(study(tmp_path, experiment, out_dir=str(other)), overwrite=True, progress=False)
     assert (other / "notes.txt").read_text() == "mine"  # --overwrite removes only a study's own files
     (experiment).write_text(experiment.read_text().replace("val.csv", "val2.csv"))
-    with pytest.raises(ConfigError, match="another experiment"):
+    (tmp_path / "val2.csv").write_text("video,label\n")
+    with pytest.raises(ConfigError, match=r"other settings \(the experiment\)"):
         run_study(study(tmp_path, experiment, epochs=3), progress=False)
 
 

@@ -80,6 +80,9 @@ def test_the_command_resumes_a_finished_study(serial, capsys):
         (["--presets", "mma-dfer", "--reference", "mma-dfer", "--synthetic", "expressions"], "at least two"),
         (["--presets", "mma-dfer", "--data", "a.csv", "--synthetic", "expressions"], "needs --config"),
         (["--presets", "mma-dfer", "--demo", "widht=3", "--synthetic", "expressions"], "width"),
+        (["--presets", "mma-dfer", "--workers", "0", "--synthetic", "expressions"], "--workers must be >= 1, got 0"),
+        (["--presets", "mma-dfer", "--threads", "0", "--synthetic", "expressions"], "--threads must be >= 1"),
+        (["--presets", "mma-dfer", "--seeds", "0,0", "--synthetic", "expressions"], "a seed is given twice"),
     ],
 )
 def test_parse_errors_are_one_line(tmp_path, capsys, args, message):

@@ -18,7 +18,7 @@ class _Stop(Exception):
 def test_the_preparation_runs_with_the_study_threads(tmp_path, monkeypatch):
     seen = []
 
-    def prepare(study):
+    def prepare(study, source):
         seen.append(torch.get_num_threads())
         raise _Stop
 

@@ -78,6 +78,9 @@ def study_config(args: argparse.Namespace) -> StudyConfig:
         raise ConfigError("--demo sets the synthetic scene's sizes: it needs --synthetic")
     if args.data is not None and args.config is None:
         raise ConfigError("--data MANIFEST needs --config EXPERIMENT.yaml (it names the backbones)")
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads), ("--epochs", args.epochs)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
     demo = apply_overrides(DemoConfig(), args.demo)
     return StudyConfig(
         out_dir=str(args.out),

@@ -73,14 +73,36 @@ class StudyConfig(ConfigBase):
         """What makes two cells of the same (preset, seed) comparable: everything but the grid and the execution.
         A study folder resumes only under the same fingerprint."""
         d = self.to_dict()
-        for key in ("out_dir", "presets", "reference", "seeds", "workers", "threads"):
+        # The experiment's and manifest's paths are not compared as spelled ("exp.yaml" from one folder is
+        # "../exp.yaml" from another): the runner compares the experiment they give, paths made absolute.
+        for key in ("out_dir", "presets", "reference", "seeds", "workers", "threads", "experiment", "data"):
             d.pop(key)
         if self.synthetic is None:
             d.pop("demo")
         else:  # the grid's own fields of the demo are the study's
+            if self.epochs is None:  # the demo's epochs are the cells' (``--demo epochs=3`` is ``--epochs 3``)
+                d["epochs"] = self.demo.epochs
             for key in ("out_dir", "presets", "epochs", "threads"):
                 d["demo"].pop(key)
         return d
+
+    def changed_settings(self, other: StudyConfig) -> list[str]:
+        """The fingerprint's settings (dotted, e.g. ``demo.lr``) on which ``other`` differs from this study."""
+        mine, theirs = _flatten(self.fingerprint()), _flatten(other.fingerprint())
+        return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k, _MISSING) != theirs.get(k, _MISSING))
+
+
+_MISSING = object()
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in d.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -21,21 +21,26 @@ import logging
 import os
 import pickle
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .cell import CellTask, run_cell
 from .config import StudyConfig
 from .grid import CELLS_DIR, Cell, grid, load_result
 from .report import summarize, write_report
-from .synthetic import EXPERIMENT_FILE, prepare_synthetic
+from .synthetic import EXPERIMENT_FILE, SCENES, prepare_synthetic
 
-__all__ = ["STUDY_FILE", "StudyResult", "open_study_folder", "run_study"]
+if TYPE_CHECKING:
+    from ..recipe.experiment import ExperimentConfig
+
+__all__ = ["STUDY_FILE", "StudyResult", "open_study_folder", "run_study", "source_experiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +60,27 @@ class StudyResult:
     files: dict[str, Path]
 
 
-def open_study_folder(study: StudyConfig, overwrite: bool = False, restart_changed: bool = False) -> bool:
+def open_study_folder(
+    study: StudyConfig,
+    overwrite: bool = False,
+    restart_changed: bool = False,
+    experiment: ExperimentConfig | None = None,
+) -> bool:
     """Make ``out_dir`` this study's folder; returns True when it resumes an earlier run of the same study.
 
     A folder with other files is refused unless ``overwrite`` (which removes only a study's own entries), and so
     is a study folder whose numbers were made under other settings, unless ``restart_changed`` starts it afresh.
+    ``experiment`` (a real-data study's, :func:`source_experiment`) must then equal the one the folder holds.
     """
     from .._io import write_json
 
     out = Path(study.out_dir)
     marker = out / STUDY_FILE
     saved = StudyConfig.from_dict(json.loads(marker.read_text(encoding="utf-8"))) if marker.is_file() else None
-    if overwrite or (restart_changed and saved is not None and saved.fingerprint() != study.fingerprint()):
+    changed = [] if saved is None else saved.changed_settings(study)
+    if experiment is not None and saved is not None and _saved_experiment(out) not in (None, _compared(experiment)):
+        changed.append("the experiment")
+    if overwrite or (restart_changed and changed):
         for name in _OWN:
             path = out / name
             if path.is_dir():
@@ -74,10 +88,9 @@ def open_study_folder(study: StudyConfig, overwrite: bool = False, restart_chang
             elif path.exists():
                 path.unlink()
     elif saved is not None:
-        if saved.fingerprint() != study.fingerprint():
-            changed = sorted(k for k in study.fingerprint() if saved.fingerprint().get(k) != study.fingerprint()[k])
+        if changed:
             raise ConfigError(
-                f"{out} holds a study made with other settings ({', '.join(changed) or 'mmadapt version'}); "
+                f"{out} holds a study made with other settings ({', '.join(changed)}); "
                 "resume it with the same ones, or pass --overwrite / another --out"
             )
         write_json(marker, study.to_dict())  # the grid may have grown
@@ -88,25 +101,52 @@ def open_study_folder(study: StudyConfig, overwrite: bool = False, restart_chang
     return False
 
 
-def _prepare_experiment(study: StudyConfig) -> Path:
-    """The study's experiment file: the synthetic scene's, or the given experiment with absolute paths (and
-    ``--data`` as its training manifest); a resumed study must give the same experiment."""
+def _compared(experiment: ExperimentConfig) -> dict[str, Any]:
+    """What must match for a study to resume: all but ``train.out_dir``, which every cell replaces by its own (a
+    relative default would otherwise differ between two working folders)."""
+    d = experiment.to_dict()
+    d["train"].pop("out_dir")
+    return d
+
+
+def _saved_experiment(out: Path) -> dict[str, Any] | None:
+    from ..recipe.experiment import ExperimentConfig
+
+    path = out / EXPERIMENT_FILE
+    return _compared(ExperimentConfig.load(path).with_absolute_paths()) if path.is_file() else None
+
+
+def source_experiment(study: StudyConfig) -> ExperimentConfig | None:
+    """Check where backbones and data come from before the folder is touched, so that a typo writes nothing: the
+    synthetic scene must be registered (returns None); a given experiment must load and name existing training
+    and validation files (returned with ``--data`` as its training manifest and its paths absolute)."""
     if study.synthetic is not None:
-        return prepare_synthetic(study)
+        SCENES.get(study.synthetic)  # raises, naming the registered scenes
+        return None
     from ..recipe.experiment import ExperimentConfig
 
     cfg = ExperimentConfig.load(study.experiment)
     if study.data is not None:
         cfg = cfg.replace(data=cfg.data.replace(source=cfg.data.source.replace(train=study.data)))
     cfg = cfg.with_absolute_paths()
-    if cfg.data.source.train is None or cfg.data.source.val is None:
-        raise ConfigError(f"{study.experiment}: a study needs data.source.train and data.source.val")
+    for split in ("train", "val"):
+        path = getattr(cfg.data.source, split)
+        if path is None:
+            raise ConfigError(f"{study.experiment}: a study needs data.source.train and data.source.val")
+        if "{" not in path and not Path(path).is_file():
+            what = "--data" if split == "train" and study.data is not None else f"data.source.{split}"
+            raise ConfigError(f"{study.experiment}: {what} {path} not found")
+    return cfg
+
+
+def _prepare_experiment(study: StudyConfig, experiment: ExperimentConfig | None) -> Path:
+    """The study's experiment file: the synthetic scene's, or the given one (:func:`source_experiment`), which
+    :func:`open_study_folder` has checked against the folder's."""
+    if experiment is None:
+        return prepare_synthetic(study)
     path = Path(study.out_dir) / EXPERIMENT_FILE
-    if path.is_file():
-        if ExperimentConfig.load(path).with_absolute_paths().to_dict() != cfg.to_dict():
-            raise ConfigError(f"{path}: the study was made with another experiment; pass --overwrite or another --out")
-        return path
-    cfg.save(path)
+    if not path.is_file():
+        experiment.save(path)
     return path
 
 
@@ -124,8 +164,21 @@ def _run_serial(tasks: list[CellTask]) -> Iterator[CellTask]:
         yield task
 
 
+PARENT_POLL_S = 1.0
+"""How often a worker checks that the study's process still lives."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
 def _init_worker(root_level: int, levels: dict[str, int], formatter: logging.Formatter | None) -> None:
-    """A worker logs as the parent does: same levels, same line format (the parent's handlers do not travel)."""
+    """A worker logs as the parent does: same levels, same line format (the parent's handlers do not travel); and
+    it ends when the parent does, killed or terminated (measured: orphans trained their queued cells, then waited
+    forever)."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     handler = logging.StreamHandler()
     if formatter is not None:
         handler.setFormatter(formatter)
@@ -146,7 +199,9 @@ def _picklable(obj: object) -> bool:
 
 def _run_pool(tasks: list[CellTask], workers: int) -> Iterator[CellTask]:
     """Cells in spawned processes (a fresh interpreter each: no forked torch threads or CUDA state); the first
-    failure cancels the cells not yet started and is raised once the running ones end."""
+    failure cancels the cells not yet started and is raised once the running ones end. An interrupt (Ctrl-C in
+    this process or a worker, or the caller leaving the loop) stops the running cells at once: they are trained
+    again from scratch on the next run, as in one process (without this the pool ran every queued cell first)."""
     root = logging.getLogger()
     formatter = next((h.formatter for h in root.handlers if _picklable(h.formatter)), None)
     levels = {
@@ -156,17 +211,36 @@ def _run_pool(tasks: list[CellTask], workers: int) -> Iterator[CellTask]:
     }
     context = get_context("spawn")
     initargs = (root.level, levels, formatter)
-    with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=initargs) as pool:
+    pool = ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=initargs)
+    try:
         futures = {pool.submit(run_cell, task): task for task in tasks}
         remaining = set(futures)
         while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_EXCEPTION)
+            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)  # each cell as it ends
             for future in done:
-                if future.exception() is not None:
+                error = future.exception()
+                if error is not None and not isinstance(error, KeyboardInterrupt):
                     for other in remaining:
                         other.cancel()
-                    raise future.exception()  # type: ignore[misc]
+                    pool.shutdown(wait=True)  # the running cells end
+                    raise error
+                if error is not None:
+                    raise error
                 yield futures[future]
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued cells and end the workers (a cell's result file is written atomically: none is half)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def run_study(
@@ -183,12 +257,13 @@ def run_study(
 
     from ..recipe.callbacks.progress import progress_enabled
 
-    resumed = open_study_folder(study, overwrite, restart_changed)
+    source = source_experiment(study)
+    resumed = open_study_folder(study, overwrite, restart_changed, experiment=source)
     threads = _threads(study)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)  # the synthetic pretraining too: torch's default oversubscribes a shared CPU
     try:
-        experiment = _prepare_experiment(study)
+        experiment = _prepare_experiment(study, source)
     finally:
         torch.set_num_threads(before)
     cells = grid(study)
