@@ -34,7 +34,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 test: install
-	@echo "running the test suite (about 5 minutes on 2 cores)"
+	@echo "running the test suite (about 8 minutes on 2 cores)"
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: install
