@@ -65,6 +65,11 @@ def add_experiment_arguments(p: argparse.ArgumentParser, *, config_help: str, ex
     add_missing_audio_argument(p)
 
 
+def add_set_argument(p: argparse.ArgumentParser, help: str) -> None:
+    """``--set KEY=VALUE``, repeatable, collected in ``args.overrides`` (demo, predict, export)."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def add_missing_audio_argument(p: argparse.ArgumentParser) -> None:
     """``--missing-audio error|zeros``, the shorthand of ``data.missing_audio`` (train, eval and predict)."""
     p.add_argument(

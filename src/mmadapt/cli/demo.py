@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 
 from .._adapter_files import CONFIG_NAME
+from ._common import add_set_argument
 
 HELP = "offline end-to-end demo on a synthetic audio-visual dataset (no download)"
 
@@ -42,14 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other demo setting (a DemoConfig field), e.g. --set pretrain_steps=100 --set img_size=32",
-    )
+    add_set_argument(p, "any other demo setting (a DemoConfig field), e.g. --set pretrain_steps=100 --set img_size=32")
 
 
 def run(args: argparse.Namespace) -> int:

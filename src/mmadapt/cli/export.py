@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_adapter_argument, flag_overrides
+from ._common import add_adapter_argument, add_set_argument, flag_overrides
 
 HELP = "export a trained model (backbones + adapters, dynamic batch) as one ONNX, TorchScript or exported-program file"
 
@@ -28,9 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="frames per clip of per-frame streams (default: the experiment's data.num_frames, as predict feeds)",
     )
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="experiment config (default: saved one)")
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="experiment override"
-    )
+    add_set_argument(p, "experiment override")
 
 
 def run(args: argparse.Namespace) -> int:

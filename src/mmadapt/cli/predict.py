@@ -25,6 +25,7 @@ from ._common import (
     add_check_finite_argument,
     add_device_argument,
     add_missing_audio_argument,
+    add_set_argument,
     flag_overrides,
 )
 from ._timeline import add_timeline_arguments, check_no_timeline_options, run_timeline
@@ -59,14 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="experiment config describing the backbones; default: the experiment.yaml beside the adapter",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="experiment override, repeatable (e.g. --set data.test_clips=2)",
-    )
+    add_set_argument(p, "experiment override, repeatable (e.g. --set data.test_clips=2)")
     add_missing_audio_argument(p)
     add_check_finite_argument(p)
     add_device_argument(p)
